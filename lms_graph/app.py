@@ -1,0 +1,108 @@
+"""The Starlette application: ``/graphql``, ``/healthz`` and plugins' routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from lms_graph.auth import ANONYMOUS, bearer_token, load_viewer, user_id_from_token
+from lms_graph.context import Context
+from lms_graph.core import LMS
+from lms_graph.db import RequestConnection
+from lms_graph.errors import LMSError, StartupError
+from lms_graph.loaders import Loaders
+from lms_graph.plugin_manager import collect
+from lms_graph.schema import build_schema
+from lms_graph.settings import Settings
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, lms: LMS, **options: Any) -> None:
+        super().__init__(build_schema(lms), **options)
+        self.lms = lms
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        return await request_context(self.lms, request if isinstance(request, Request) else None)
+
+
+async def request_context(lms: LMS, request: Request | None) -> Context:
+    """Identify the viewer from the bearer token (one statement) and set up the request."""
+    db = RequestConnection(lms.db)
+    viewer = ANONYMOUS
+    auth_error: LMSError | None = None
+    try:
+        token = bearer_token(request.headers.get("authorization") if request else None)
+        if token is not None:
+            viewer = await load_viewer(db, user_id_from_token(lms.settings, token))
+    except LMSError as error:
+        auth_error = error
+    return Context(
+        lms=lms, request=request, db=db, viewer=viewer, loaders=Loaders(db), auth_error=auth_error
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _plugin_routes(lms: LMS, core_paths: set[str]) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    owners: dict[str, str] = {}
+    for plugin, plugin_routes in collect(lms.pm, "lms_routes", lms=lms):
+        for route in plugin_routes:
+            path = getattr(route, "path", None)
+            if path in core_paths:
+                raise StartupError(f"plugin {plugin!r} claims the core route {path}")
+            if path is not None and path in owners:
+                raise StartupError(f"route {path} is claimed by both {owners[path]!r} and {plugin!r}")
+            if path is not None:
+                owners[path] = plugin
+            routes.append(route)
+    return routes
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    lms: LMS | None = None,
+    plugins: Iterable[object] = (),
+) -> Starlette:
+    """Build the ASGI app. ``lms`` may be given to share one service object (tests)."""
+    if lms is None:
+        lms = LMS(settings or Settings.from_env(), plugins=plugins)
+    production = lms.settings.production
+    graphql = GraphQLEndpoint(
+        lms,
+        graphql_ide=None if production else "graphiql",
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,
+    )
+    core: list[BaseRoute] = [
+        Route("/graphql", graphql),
+        Route("/healthz", healthz),
+    ]
+    core_paths = {getattr(route, "path", "") for route in core}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await lms.close()
+
+    app = Starlette(routes=[*core, *_plugin_routes(lms, core_paths)], lifespan=lifespan)
+    app.state.lms = lms
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """The factory uvicorn workers call (``lms-graph serve``)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,59 @@
+"""``LMS``: the running service — settings, database, plugins and what they registered.
+
+Hooks receive it as ``lms``; it is the handle a plugin uses to reach the database
+and call other hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from lms_graph.db import Database
+from lms_graph.errors import StartupError
+from lms_graph.plugin_manager import build_plugin_manager, call_hook, collect
+from lms_graph.settings import Settings
+from lms_graph.values import CourseType, MigrationSource
+
+
+class LMS:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        plugins: Iterable[object] = (),
+        pm: pluggy.PluginManager | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm if pm is not None else build_plugin_manager(settings.plugins, plugins)
+        self.db = Database(settings.database_url, echo=settings.sql_echo)
+        self.course_types: dict[str, CourseType] = _course_types(self.pm)
+        self.node_resolvers: dict[str, Any] = {}
+        """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
+
+    async def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a per-request hook with ``lms`` filled in; see ``plugin_manager.call_hook``."""
+        return await call_hook(self.pm, name, lms=self, **kwargs)
+
+    def migration_sources(self) -> list[MigrationSource]:
+        return [source for _, source in collect(self.pm, "lms_migrations")]
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def _course_types(pm: pluggy.PluginManager) -> dict[str, CourseType]:
+    found: dict[str, CourseType] = {}
+    owners: dict[str, str] = {}
+    for plugin, types in collect(pm, "lms_register_course_types"):
+        for course_type in types:
+            if course_type.key in owners:
+                raise StartupError(
+                    f"course type {course_type.key!r} is registered by both "
+                    f"{owners[course_type.key]!r} and {plugin!r}"
+                )
+            owners[course_type.key] = plugin
+            found[course_type.key] = course_type
+    return found

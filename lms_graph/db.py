@@ -1,0 +1,100 @@
+"""Engines and transactions, one code path for SQLite and PostgreSQL.
+
+Reads run in autocommit mode on one connection per request (no BEGIN/ROLLBACK
+round trips, and each statement sees what earlier mutations in the same request
+committed). Writes run in an explicit transaction; on SQLite that transaction
+starts with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead
+of deadlocking when a reader upgrades to a writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Result, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("lms_write") else "BEGIN")
+
+
+class Database:
+    """The engine of one database URL, with read and write entry points."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine = create_async_engine(self.url, **options)
+        if self.is_sqlite:
+            _install_sqlite_pragmas(self.engine)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(lms_write=True)
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """An autocommit connection for reads outside a request."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class RequestConnection:
+    """The one read connection a request's resolvers and loaders share.
+
+    Opened on first use and closed when the request ends. A lock serialises the
+    statements, since one connection cannot run two at once.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        async with self._lock:
+            if self._conn is None:
+                conn = await self._database.engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await self._conn.execute(statement, params)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()

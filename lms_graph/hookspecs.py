@@ -1,0 +1,177 @@
+"""Every hook a plugin can implement. The plugin author's guide documents each one.
+
+Rules that hold for all hooks:
+
+- Hooks are always called with keyword arguments; an implementation may accept
+  only the arguments it needs. Arguments are only ever added, never removed.
+- Hooks named ``lms_register_*``, ``lms_graphql`` and ``lms_routes`` run once at
+  start-up; an exception there stops the server (fail at start-up, not at 3 a.m.).
+- The other hooks run per request. An implementation may be a plain function or
+  an ``async def``; a per-request hook that raises fails only that request (or
+  that learner's outcome), logged with the plugin's name, never with its text
+  sent to a client.
+- Learners always arrive in batches (a page, a mass action): never query the
+  database once per learner.
+- ``db`` is the SQLAlchemy ``AsyncConnection`` of the caller's transaction:
+  what a plugin writes with it commits or rolls back with the core's change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+    from starlette.routing import BaseRoute
+
+    from lms_graph.core import LMS
+    from lms_graph.values import (
+        CourseType,
+        GraphQLExtension,
+        LearnerProgress,
+        LearnerRef,
+        LearnerStatus,
+        MigrationSource,
+        NotificationMessage,
+    )
+
+PROJECT = "lms_graph"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- start-up: what a plugin brings -------------------------------------------------
+
+
+@hookspec
+def lms_register_course_types() -> Iterable[CourseType]:
+    """Course types this plugin provides.
+
+    Returns: an iterable of ``CourseType``. Every result is kept; two plugins
+    registering the same key stop start-up with a message naming both.
+    """
+
+
+@hookspec
+def lms_migrations() -> MigrationSource | None:
+    """This plugin's own tables: its ``MetaData`` and Alembic versions folder.
+
+    Returns: a ``MigrationSource``, or None when the plugin has no tables.
+    Every result is kept; ``lms-graph db upgrade`` upgrades all branches.
+    """
+
+
+@hookspec
+def lms_graphql() -> GraphQLExtension | None:
+    """What this plugin adds to the GraphQL schema: queries, mutations, fields on
+    core types, extra types.
+
+    Returns: a ``GraphQLExtension`` or None. Every result is merged; a field
+    name defined twice stops start-up.
+    """
+
+
+@hookspec
+def lms_routes(lms: LMS) -> Iterable[BaseRoute] | None:
+    """HTTP routes this plugin serves (Starlette ``Route``/``Mount`` objects).
+
+    Args:
+        lms: the running service (settings, database, plugin manager).
+
+    Returns: routes, or None. Every result is mounted before the core's
+    catch-all routes; a path claimed twice stops start-up.
+    """
+
+
+# --- per request: deciding -----------------------------------------------------------
+
+
+@hookspec
+def lms_learner_status(
+    lms: LMS, db: AsyncConnection, course_type: str, learners: Sequence[LearnerProgress]
+) -> Mapping[int, LearnerStatus] | None:
+    """Decide state and progress of learners of one course type.
+
+    Called whenever progress may have changed, with every affected learner of
+    ``course_type`` at once. This is where a course type says what
+    "meaningful progress" (STARTED vs IN_PROGRESS) and completion mean.
+
+    Args:
+        lms: the running service.
+        db: the connection of the transaction recording the progress.
+        course_type: the course type key the learners belong to.
+        learners: their current attempts, with chapter and quiz counts.
+
+    Returns: ``{enrollment_id: LearnerStatus}`` for the learners this plugin
+    decides (it may leave some out), or None when ``course_type`` is not
+    its own. The first plugin to decide a learner wins; learners nobody
+    decides get the core's rule (started, any chapter done, all done).
+    """
+
+
+# --- per request: reacting ----------------------------------------------------------
+
+
+@hookspec
+def lms_on_assigned(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners were assigned (or self-enrolled in) a course; runs inside the transaction.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_completed(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners completed their current attempt (on their own or marked complete);
+    runs inside the transaction. ``attempt_id`` is the completed attempt.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_reset(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners' progress was reset; runs inside the transaction. ``attempt_id`` is
+    the attempt whose progress was cleared (a new one when the learner had
+    completed). Clear what your tables hold of that attempt's progress.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_unassigned(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners were unassigned; their current attempt (``attempt_id``) is about to be
+    dropped. Runs inside the transaction, before the core deletes.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_removed(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners are being removed from a course for good: delete every row of theirs
+    tied to it in your tables. Runs inside the transaction, before the core
+    deletes its own rows.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_notify(lms: LMS, notifications: Sequence[NotificationMessage]) -> None:
+    """Notifications were stored for users (after the transaction committed):
+    deliver them elsewhere too (e-mail, chat, push).
+
+    Returns: nothing; every implementation runs. A failure is logged and does
+    not undo the stored notification.
+    """
+
+
+def spec_names() -> list[str]:
+    """Every hook name defined here, in file order."""
+    return [name for name, value in globals().items() if name.startswith("lms_") and callable(value)]

@@ -1,0 +1,172 @@
+"""Per-request DataLoaders (``XByYLoader``), all sharing the request's one connection.
+
+Each batch function answers in key order: a record or None, or a list (maybe empty).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from strawberry.dataloader import DataLoader
+
+from lms_graph import models as m
+from lms_graph.db import RequestConnection
+from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
+from lms_graph.records import (
+    AttemptRecord,
+    ChapterRecord,
+    CourseRecord,
+    EnrollmentRecord,
+    HistoryRecord,
+    NotificationRecord,
+    QuestionRecord,
+    UserRecord,
+)
+from lms_graph.values import LearnerState
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _by_key(keys: Sequence[K], items: Iterable[tuple[K, V]]) -> list[V | None]:
+    found = dict(items)
+    return [found.get(key) for key in keys]
+
+
+def _grouped(keys: Sequence[K], items: Iterable[tuple[K, V]]) -> list[list[V]]:
+    groups: dict[K, list[V]] = defaultdict(list)
+    for key, value in items:
+        groups[key].append(value)
+    return [groups.get(key, []) for key in keys]
+
+
+class Loaders:
+    """The request's loaders. Plugins may add their own with ``register``."""
+
+    def __init__(self, db: RequestConnection) -> None:
+        self.db = db
+        self._extra: dict[str, DataLoader[Any, Any]] = {}
+        self.users = DataLoader(self._users)
+        self.courses = DataLoader(self._courses)
+        self.enrollments = DataLoader(self._enrollments)
+        self.chapters = DataLoader(self._chapters)
+        self.chapters_by_course = DataLoader(self._chapters_by_course)
+        self.questions_by_chapter = DataLoader(self._questions_by_chapter)
+        self.instructors_by_course = DataLoader(self._instructors_by_course)
+        self.member_courses_by_curriculum = DataLoader(self._member_courses)
+        self.attempts_by_enrollment = DataLoader(self._attempts_by_enrollment)
+        self.history_by_enrollment = DataLoader(self._history_by_enrollment)
+        self.notifications_by_user = DataLoader(self._notifications_by_user)
+        self.credits_by_user = DataLoader(self._credits_by_user)
+        self.learner_counts_by_course = DataLoader(self._learner_counts_by_course)
+
+    def get(self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """A plugin's loader by name, created on first use for this request."""
+        loader = self._extra.get(name)
+        if loader is None:
+            loader = self._extra[name] = DataLoader(load_fn)
+        return loader
+
+    async def _rows(self, statement: Any) -> Sequence[Any]:
+        return (await self.db.execute(statement)).mappings().all()
+
+    async def _users(self, ids: list[int]) -> list[UserRecord | None]:
+        rows = await self._rows(select(*USER_COLUMNS).where(m.User.id.in_(ids)))
+        return _by_key(ids, ((r["id"], UserRecord.from_row(r)) for r in rows))
+
+    async def _courses(self, ids: list[int]) -> list[CourseRecord | None]:
+        rows = await self._rows(select(*COURSE_COLUMNS).where(m.Course.id.in_(ids)))
+        return _by_key(ids, ((r["id"], CourseRecord.from_row(r)) for r in rows))
+
+    async def _enrollments(self, ids: list[int]) -> list[EnrollmentRecord | None]:
+        rows = await self._rows(enrollments_select().where(m.Enrollment.id.in_(ids)))
+        return _by_key(ids, ((r["id"], EnrollmentRecord.from_row(r)) for r in rows))
+
+    async def _chapters(self, ids: list[int]) -> list[ChapterRecord | None]:
+        rows = await self._rows(select(m.Chapter).where(m.Chapter.id.in_(ids)))
+        return _by_key(ids, ((r["id"], ChapterRecord.from_row(r)) for r in rows))
+
+    async def _chapters_by_course(self, ids: list[int]) -> list[list[ChapterRecord]]:
+        rows = await self._rows(
+            select(m.Chapter).where(m.Chapter.course_id.in_(ids)).order_by(m.Chapter.position)
+        )
+        return _grouped(ids, ((r["course_id"], ChapterRecord.from_row(r)) for r in rows))
+
+    async def _questions_by_chapter(self, ids: list[int]) -> list[list[QuestionRecord]]:
+        rows = await self._rows(
+            select(m.Question).where(m.Question.chapter_id.in_(ids)).order_by(m.Question.position)
+        )
+        return _grouped(ids, ((r["chapter_id"], QuestionRecord.from_row(r)) for r in rows))
+
+    async def _instructors_by_course(self, ids: list[int]) -> list[list[UserRecord]]:
+        rows = await self._rows(
+            select(m.CourseInstructor.course_id, *USER_COLUMNS)
+            .join(m.User, m.User.id == m.CourseInstructor.user_id)
+            .where(m.CourseInstructor.course_id.in_(ids))
+            .order_by(m.User.name, m.User.id)
+        )
+        return _grouped(ids, ((r["course_id"], UserRecord.from_row(r)) for r in rows))
+
+    async def _member_courses(self, ids: list[int]) -> list[list[CourseRecord]]:
+        rows = await self._rows(
+            select(m.CurriculumCourse.curriculum_id, *COURSE_COLUMNS)
+            .join(m.Course, m.Course.id == m.CurriculumCourse.course_id)
+            .where(m.CurriculumCourse.curriculum_id.in_(ids))
+            .order_by(m.CurriculumCourse.position)
+        )
+        return _grouped(ids, ((r["curriculum_id"], CourseRecord.from_row(r)) for r in rows))
+
+    async def _attempts_by_enrollment(self, ids: list[int]) -> list[list[AttemptRecord]]:
+        rows = await self._rows(
+            select(m.Attempt).where(m.Attempt.enrollment_id.in_(ids)).order_by(m.Attempt.number)
+        )
+        return _grouped(ids, ((r["enrollment_id"], AttemptRecord.from_row(r)) for r in rows))
+
+    async def _history_by_enrollment(self, ids: list[int]) -> list[list[HistoryRecord]]:
+        rows = await self._rows(
+            select(m.HistoryEntry)
+            .where(m.HistoryEntry.enrollment_id.in_(ids))
+            .order_by(m.HistoryEntry.at, m.HistoryEntry.id)
+        )
+        return _grouped(ids, ((r["enrollment_id"], HistoryRecord.from_row(r)) for r in rows))
+
+    async def _notifications_by_user(self, ids: list[int]) -> list[list[NotificationRecord]]:
+        rows = await self._rows(
+            select(m.Notification)
+            .where(m.Notification.user_id.in_(ids))
+            .order_by(m.Notification.created_at.desc(), m.Notification.id.desc())
+        )
+        return _grouped(ids, ((r["user_id"], NotificationRecord.from_row(r)) for r in rows))
+
+    async def _credits_by_user(self, ids: list[int]) -> list[float]:
+        """Credits of every course whose current attempt is completed, counted once per course."""
+        rows = await self._rows(
+            select(m.Enrollment.user_id, func.coalesce(func.sum(m.Course.credits), 0.0))
+            .join(m.Course, m.Course.id == m.Enrollment.course_id)
+            .join(
+                m.Attempt,
+                (m.Attempt.enrollment_id == m.Enrollment.id)
+                & (m.Attempt.number == m.Enrollment.attempt_number),
+            )
+            .where(m.Enrollment.user_id.in_(ids), m.Attempt.completed_at.is_not(None))
+            .group_by(m.Enrollment.user_id)
+        )
+        found = {row[0]: float(row[1]) for row in (tuple(r.values()) for r in rows)}
+        return [found.get(key, 0.0) for key in ids]
+
+    async def _learner_counts_by_course(
+        self, ids: list[int]
+    ) -> list[list[tuple[LearnerState, int]]]:
+        query = (
+            enrollments_select()
+            .with_only_columns(m.Enrollment.course_id, m.Attempt.state, func.count())
+            .where(m.Enrollment.course_id.in_(ids))
+            .group_by(m.Enrollment.course_id, m.Attempt.state)
+        )
+        counts: dict[int, dict[LearnerState, int]] = defaultdict(dict)
+        for row in (await self.db.execute(query)).all():
+            counts[row[0]][LearnerState(row[1])] = row[2]
+        return [[(state, counts[key].get(state, 0)) for state in LearnerState] for key in ids]

@@ -1,0 +1,50 @@
+"""Alembic migrations of the core and of every plugin, upgraded together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from lms_graph.core import LMS
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(lms: LMS) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("path_separator", "os")
+    locations = [HERE / "versions", *(source.versions for source in lms.migration_sources())]
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
+    config.attributes["lms"] = lms
+    return config
+
+
+async def upgrade(lms: LMS, revision: str = "heads") -> None:
+    """Bring the database (core and every loaded plugin's branch) up to date."""
+    config = alembic_config(lms)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with lms.db.transaction() as conn:
+        await conn.run_sync(run)
+
+
+async def is_current(lms: LMS) -> bool:
+    """Whether the database is at every head (used by ``/healthz``-style checks and tests)."""
+    script = ScriptDirectory.from_config(alembic_config(lms))
+
+    def heads(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with lms.db.reader() as conn:
+        current = await conn.run_sync(heads)
+    return current == set(script.get_heads())

@@ -1,0 +1,141 @@
+"""Plain rows handed to GraphQL: fields are attributes, so resolving them is cheap.
+
+These are what a plugin's GraphQL field receives as its parent
+(``strawberry.Parent[EnrollmentRecord]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from lms_graph.values import AssignmentType, ChapterKind, CourseKind, LearnerState
+
+
+def _fields_of(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+class _Record:
+    typename: ClassVar[str]
+    _columns: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(**{name: row[name] for name in cls._columns if name in row})
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class UserRecord(_Record):
+    typename: ClassVar[str] = "User"
+    id: int
+    email: str | None
+    employee_id: str | None
+    name: str
+    active: bool
+    is_admin: bool
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class CourseRecord(_Record):
+    typename: ClassVar[str] = "Course"
+    id: int
+    title: str
+    kind: CourseKind
+    course_type: str
+    credits: float
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class ChapterRecord(_Record):
+    typename: ClassVar[str] = "Chapter"
+    id: int
+    course_id: int
+    title: str
+    kind: ChapterKind | str
+    position: int
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class QuestionRecord(_Record):
+    typename: ClassVar[str] = "Question"
+    id: int
+    chapter_id: int
+    prompt: str
+    choices: list[str]
+    correct_choice: int
+    position: int
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class EnrollmentRecord(_Record):
+    """An enrollment joined with its current attempt (and, when loaded, its user)."""
+
+    typename: ClassVar[str] = "Enrollment"
+    id: int
+    user_id: int
+    course_id: int
+    assignment: AssignmentType
+    due_date: dt.date | None
+    assigned_by_id: int | None
+    assigned_at: dt.datetime
+    message: str | None
+    attempt_number: int
+    version: int
+    attempt_id: int
+    state: LearnerState
+    progress: int
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    user: UserRecord | None = None
+    course: CourseRecord | None = None
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class AttemptRecord(_Record):
+    typename: ClassVar[str] = "Attempt"
+    id: int
+    enrollment_id: int
+    number: int
+    state: LearnerState
+    progress: int
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class HistoryRecord(_Record):
+    typename: ClassVar[str] = "HistoryEvent"
+    id: int
+    enrollment_id: int
+    actor_id: int | None
+    at: dt.datetime
+    action: str
+    summary: str
+    note: str | None
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class NotificationRecord(_Record):
+    typename: ClassVar[str] = "Notification"
+    id: int
+    user_id: int
+    kind: str
+    subject: str
+    body: str | None
+    created_at: dt.datetime
+
+
+for _cls in (
+    UserRecord,
+    CourseRecord,
+    ChapterRecord,
+    QuestionRecord,
+    EnrollmentRecord,
+    AttemptRecord,
+    HistoryRecord,
+    NotificationRecord,
+):
+    _cls._columns = _fields_of(_cls)

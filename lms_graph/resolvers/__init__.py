@@ -1,0 +1,1 @@
+"""Resolver functions: read-side queries behind the schema's fields, kept thin."""

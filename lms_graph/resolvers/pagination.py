@@ -1,0 +1,143 @@
+"""Keyset pagination: cursors that carry the sort key, never an offset."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, or_
+
+from lms_graph.db import RequestConnection
+from lms_graph.errors import BadInput
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclasses.dataclass(slots=True)
+class PageInfoRecord:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@dataclasses.dataclass(slots=True)
+class EdgeRecord(Generic[T]):
+    cursor: str
+    node: T
+
+
+@dataclasses.dataclass(slots=True)
+class Page(Generic[T]):
+    """What a connection field returns; ``totalCount`` runs its query only when asked."""
+
+    edges: list[EdgeRecord[T]]
+    page_info: PageInfoRecord
+    count: Callable[[], Awaitable[int]]
+
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @property
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def page_size(first: int | None, maximum: int) -> int:
+    if first is None:
+        return min(DEFAULT_PAGE_SIZE, maximum)
+    if not 1 <= first <= maximum:
+        raise BadInput(f"`first` must be between 1 and {maximum}.")
+    return first
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "t" in value:
+            return dt.datetime.fromisoformat(value["t"])
+        if "d" in value:
+            return dt.date.fromisoformat(value["d"])
+        raise ValueError("bad cursor value")
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError("bad cursor")
+        return [_decode_value(v) for v in values]
+    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
+        raise BadInput("The `after` cursor is not one this list gave out.") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SortKey:
+    expression: ColumnElement[Any]
+    descending: bool = False
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys`` (the last key is unique)."""
+    clauses = []
+    for index, key in enumerate(keys):
+        equal = [keys[i].expression == values[i] for i in range(index)]
+        beyond = (
+            key.expression < values[index] if key.descending else key.expression > values[index]
+        )
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
+
+
+async def keyset_page(
+    db: RequestConnection,
+    query: Select[Any],
+    keys: Sequence[SortKey],
+    *,
+    first: int,
+    after: str | None,
+    make: Callable[[Any], T],
+    count: Callable[[], Awaitable[int]],
+) -> Page[T]:
+    """One statement for the page: ``first + 1`` rows past the cursor, in key order."""
+    labelled = [key.expression.label(f"_k{i}") for i, key in enumerate(keys)]
+    statement = query.add_columns(*labelled).order_by(
+        *(key.expression.desc() if key.descending else key.expression.asc() for key in keys)
+    )
+    if after is not None:
+        statement = statement.where(_after(keys, decode_cursor(after, len(keys))))
+    rows = (await db.execute(statement.limit(first + 1))).mappings().all()
+    edges = [
+        EdgeRecord(
+            cursor=encode_cursor([row[f"_k{i}"] for i in range(len(keys))]), node=make(row)
+        )
+        for row in rows[:first]
+    ]
+    return Page(
+        edges=edges,
+        page_info=PageInfoRecord(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+        count=count,
+    )

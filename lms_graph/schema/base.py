@@ -1,0 +1,62 @@
+"""Building blocks of the schema: ``Info``, the ``Node`` interface, connections."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from graphql import GraphQLAbstractType, GraphQLResolveInfo
+
+from lms_graph.context import Context
+from lms_graph.ids import to_global_id
+from lms_graph.resolvers.pagination import Page
+
+Info = strawberry.Info[Context, None]
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with a global ID.")
+class Node:
+    @classmethod
+    def resolve_type(
+        cls, obj: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType
+    ) -> str:
+        return str(obj.typename)
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
+        return strawberry.ID(to_global_id(root.typename, root.id))
+
+
+def record_type_check(typename: str) -> Any:
+    """An ``is_type_of`` for types whose values are records with this ``typename``."""
+
+    def is_type_of(cls: type, obj: Any, _info: GraphQLResolveInfo) -> bool:
+        return getattr(obj, "typename", None) == typename
+
+    return classmethod(is_type_of)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    """A page of a list, in keyset order. ``first`` is at most 100."""
+
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @strawberry.field(description="How many items the whole list holds.")
+    async def total_count(self, root: strawberry.Parent[Page[Any]]) -> int:
+        return await root.total_count()

@@ -1,0 +1,141 @@
+"""``Course``, ``Chapter``, ``Question``, ``CourseType`` and learner counts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
+from lms_graph.resolvers import lists
+from lms_graph.schema.base import Connection, Info, Node, record_type_check
+from lms_graph.schema.enums import Direction, LearnerOrderField
+from lms_graph.schema.users import User
+from lms_graph.values import AssignmentType, ChapterKind, CourseKind, LearnerState
+
+if TYPE_CHECKING:
+    from lms_graph.schema.enrollments import Enrollment
+
+EnrollmentRef = Annotated["Enrollment", strawberry.lazy("lms_graph.schema.enrollments")]
+
+
+@strawberry.type
+class CourseType:
+    key: str
+    label: str
+    description: str
+
+
+@strawberry.type
+class StateCount:
+    state: LearnerState
+    count: int
+
+
+@strawberry.type
+class Question(Node):
+    is_type_of = record_type_check("Question")
+
+    prompt: str
+    choices: list[str]
+    position: int
+
+    @strawberry.field(description="The right answer: only for admins and the course's instructors.")
+    async def correct_choice(
+        self, root: strawberry.Parent[QuestionRecord], info: Info
+    ) -> int | None:
+        chapter = await info.context.loaders.chapters.load(root.chapter_id)
+        if chapter is not None and info.context.viewer.manages(chapter.course_id):
+            return root.correct_choice
+        return None
+
+
+@strawberry.type
+class Chapter(Node):
+    is_type_of = record_type_check("Chapter")
+
+    title: str
+    kind: ChapterKind
+    position: int
+
+    @strawberry.field
+    async def questions(
+        self, root: strawberry.Parent[ChapterRecord], info: Info
+    ) -> list[Question]:
+        return await info.context.loaders.questions_by_chapter.load(root.id)
+
+
+@strawberry.input
+class LearnerFilter:
+    states: list[LearnerState] | None = None
+    assignment: AssignmentType | None = None
+    search: str | None = None
+    overdue: bool | None = None
+
+
+@strawberry.input
+class LearnerOrder:
+    field: LearnerOrderField
+    direction: Direction = Direction.ASC
+
+
+def learner_query(filter: LearnerFilter | None, order: LearnerOrder | None) -> lists.LearnerQuery:
+    return lists.LearnerQuery(
+        states=filter.states if filter else None,
+        assignment=filter.assignment if filter else None,
+        search=filter.search if filter else None,
+        overdue=filter.overdue if filter else None,
+        order=order.field.value if order else LearnerOrderField.NAME.value,
+        descending=bool(order and order.direction is Direction.DESC),
+    )
+
+
+@strawberry.type
+class Course(Node):
+    is_type_of = record_type_check("Course")
+
+    title: str
+    kind: CourseKind
+    course_type: str
+    credits: float
+
+    @strawberry.field
+    async def chapters(self, root: strawberry.Parent[CourseRecord], info: Info) -> list[Chapter]:
+        return await info.context.loaders.chapters_by_course.load(root.id)
+
+    @strawberry.field
+    async def has_quiz(self, root: strawberry.Parent[CourseRecord], info: Info) -> bool:
+        chapters = await info.context.loaders.chapters_by_course.load(root.id)
+        return any(chapter.kind == ChapterKind.QUIZ.value for chapter in chapters)
+
+    @strawberry.field(description="A curriculum's courses, in order; empty for a course.")
+    async def courses(self, root: strawberry.Parent[CourseRecord], info: Info) -> list[Course]:
+        if root.kind is not CourseKind.CURRICULUM:
+            return []
+        return await info.context.loaders.member_courses_by_curriculum.load(root.id)
+
+    @strawberry.field
+    async def instructors(self, root: strawberry.Parent[CourseRecord], info: Info) -> list[User]:
+        return await info.context.loaders.instructors_by_course.load(root.id)
+
+    @strawberry.field(description="Admins and the course's instructors only.")
+    async def learners(
+        self,
+        root: strawberry.Parent[CourseRecord],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: LearnerFilter | None = None,
+        order_by: LearnerOrder | None = None,
+    ) -> Connection[EnrollmentRef]:
+        return await lists.course_learners(
+            info.context, root, first, after, learner_query(filter, order_by)
+        )
+
+    @strawberry.field(description="How many learners are in each state (every state listed).")
+    async def learner_counts(
+        self, root: strawberry.Parent[CourseRecord], info: Info
+    ) -> list[StateCount]:
+        info.context.viewer.require_manager(root.id)
+        counts = await info.context.loaders.learner_counts_by_course.load(root.id)
+        return [StateCount(state=state, count=count) for state, count in counts]

@@ -1,0 +1,91 @@
+"""``Enrollment``, ``Attempt`` and ``HistoryEvent``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import strawberry
+
+from lms_graph.records import AttemptRecord, EnrollmentRecord, HistoryRecord
+from lms_graph.schema.base import Info, Node, record_type_check
+from lms_graph.schema.courses import Course
+from lms_graph.schema.users import User
+from lms_graph.values import AssignmentType, LearnerState
+
+
+@strawberry.type
+class Attempt:
+    number: int
+    state: LearnerState
+    progress: int
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+@strawberry.type
+class HistoryEvent:
+    at: dt.datetime
+    action: str
+    summary: str
+    note: str | None
+
+    @strawberry.field
+    async def actor(self, root: strawberry.Parent[HistoryRecord], info: Info) -> User | None:
+        if root.actor_id is None:
+            return None
+        return await info.context.loaders.users.load(root.actor_id)
+
+
+@strawberry.type
+class Enrollment(Node):
+    is_type_of = record_type_check("Enrollment")
+
+    assignment: AssignmentType
+    due_date: dt.date | None
+    assigned_at: dt.datetime
+    message: str | None
+    state: LearnerState
+    progress: int
+    completed_at: dt.datetime | None
+
+    @strawberry.field
+    def user(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User:
+        # Pages of learners come with their user joined in: no awaitable then.
+        if root.user is not None:
+            return root.user
+        return info.context.loaders.users.load(root.user_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    def course(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> Course:
+        if root.course is not None:
+            return root.course
+        return info.context.loaders.courses.load(root.course_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    def assigned_by(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User | None:
+        if root.assigned_by_id is None:
+            return None
+        return info.context.loaders.users.load(root.assigned_by_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The current (latest) attempt.")
+    def attempt(self, root: strawberry.Parent[EnrollmentRecord]) -> Attempt | None:
+        return AttemptRecord(
+            id=root.attempt_id,
+            enrollment_id=root.id,
+            number=root.attempt_number,
+            state=root.state,
+            progress=root.progress,
+            started_at=root.started_at,
+            completed_at=root.completed_at,
+        )
+
+    @strawberry.field(description="Every attempt on record, oldest first.")
+    async def attempts(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> list[Attempt]:
+        return await info.context.loaders.attempts_by_enrollment.load(root.id)
+
+    @strawberry.field(description="What happened to this learner in this course, oldest first.")
+    async def history(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> list[HistoryEvent]:
+        return await info.context.loaders.history_by_enrollment.load(root.id)

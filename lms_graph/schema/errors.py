@@ -1,0 +1,56 @@
+"""Turning exceptions into GraphQL errors with ``extensions.code``, masking the rest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from lms_graph.errors import LMSError, PluginError
+
+logger = logging.getLogger("lms_graph.graphql")
+
+UNEXPECTED = "Unexpected error. It has been logged."
+PLUGIN_FAILED = "A plugin failed while handling this request. It has been logged."
+
+
+def _with_code(error: GraphQLError, message: str, code: str, **extra: object) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**extra, "code": code},
+    )
+
+
+def present(error: GraphQLError, *, production: bool) -> GraphQLError:
+    original = error.original_error
+    if original is None:
+        code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+        return _with_code(error, error.message, str(code))
+    if isinstance(original, LMSError):
+        return _with_code(error, original.message, original.code, **original.extensions)
+    if isinstance(original, PluginError):
+        return _with_code(error, PLUGIN_FAILED, "INTERNAL_SERVER_ERROR")
+    if isinstance(original, GraphQLError):
+        return present(original, production=production)
+    logger.error("unexpected error in %s", error.path, exc_info=original)
+    message = UNEXPECTED if production else f"{UNEXPECTED} ({type(original).__name__})"
+    return _with_code(error, message, "INTERNAL_SERVER_ERROR")
+
+
+class ErrorCodes(SchemaExtension):
+    """Every error leaves with a code and a sentence; internals never leave."""
+
+    production = False
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [present(e, production=self.production) for e in result.errors]

@@ -1,0 +1,1 @@
+"""Business rules. Resolvers, the CSV import, the CLI and tests all call these."""

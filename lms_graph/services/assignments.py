@@ -1,0 +1,236 @@
+"""Assigning courses to learners: the set-based primitive shared by ``assignCourse``,
+the CSV import and self-enrolment."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select, update
+
+from lms_graph import models as m
+from lms_graph.errors import BadInput, NotFound
+from lms_graph.queries import COURSE_COLUMNS
+from lms_graph.records import CourseRecord
+from lms_graph.services.journal import HistoryLine, Note, notify, record_history
+from lms_graph.services.tx import Tx
+from lms_graph.values import AssignmentType, CourseKind, LearnerRef
+
+REASON_NOT_FOUND = "Employee ID or Email ID not found"
+REASON_DEACTIVATED = "User with the given Email ID or Employee ID is deactivated"
+REASON_ALREADY_ASSIGNED = "User is already assigned to this course"
+REASON_DIFFERENT_USERS = "Email ID and Employee ID belong to different users"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Assignment:
+    """What an assignment gives every learner it names."""
+
+    assignment: AssignmentType
+    due_date: dt.date | None = None
+    message: str | None = None
+    assigned_by_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Skip:
+    user_id: int
+    reason: str
+
+
+def resolve_assignment(
+    assignment: AssignmentType | None, due_date: dt.date | None, today: dt.date
+) -> AssignmentType:
+    """The assignment type, checked against the due date (none given: REQUIRED iff due)."""
+    if due_date is not None and due_date < today:
+        raise BadInput("The due date cannot be in the past.")
+    if assignment is None:
+        return AssignmentType.REQUIRED if due_date is not None else AssignmentType.OPTIONAL
+    return assignment
+
+
+async def load_course(tx: Tx, course_id: int) -> CourseRecord:
+    row = (
+        await tx.db.execute(select(*COURSE_COLUMNS).where(m.Course.id == course_id))
+    ).mappings().one_or_none()
+    if row is None:
+        raise NotFound("No course has this ID.")
+    return CourseRecord.from_row(row)
+
+
+async def assign_course(
+    tx: Tx, course_id: int, user_ids: Sequence[int], assignment: Assignment
+) -> tuple[list[int], list[Skip]]:
+    """Assign ``user_ids`` to a course. Unknown users fail the whole request; deactivated
+    and already assigned ones are skipped with a reason. Returns new enrollment IDs."""
+    course = await load_course(tx, course_id)
+    tx.viewer.require_manager(course.id)
+    if not user_ids:
+        raise BadInput("Name at least one user to assign.")
+    if len(user_ids) > tx.lms.settings.max_action_targets:
+        raise BadInput(
+            f"At most {tx.lms.settings.max_action_targets} users can be assigned at once."
+        )
+    wanted = list(dict.fromkeys(user_ids))
+    users = {
+        row.id: row.active
+        for row in (
+            await tx.db.execute(select(m.User.id, m.User.active).where(m.User.id.in_(wanted)))
+        ).all()
+    }
+    missing = [user_id for user_id in wanted if user_id not in users]
+    if missing:
+        raise NotFound(f"{len(missing)} of the users named do not exist.")
+    skips = [Skip(user_id, REASON_DEACTIVATED) for user_id in wanted if not users[user_id]]
+    active = [user_id for user_id in wanted if users[user_id]]
+    assigned = await active_learners(tx, course.id, active)
+    skips += [Skip(user_id, REASON_ALREADY_ASSIGNED) for user_id in active if user_id in assigned]
+    to_enroll = [user_id for user_id in active if user_id not in assigned]
+    enrollment_ids = await enroll(tx, course, to_enroll, assignment)
+    return enrollment_ids, skips
+
+
+async def active_learners(tx: Tx, course_id: int, user_ids: Sequence[int]) -> set[int]:
+    rows = await tx.db.execute(
+        select(m.Enrollment.user_id).where(
+            m.Enrollment.course_id == course_id,
+            m.Enrollment.user_id.in_(user_ids),
+            m.Enrollment.unassigned_at.is_(None),
+        )
+    )
+    return set(rows.scalars())
+
+
+async def enroll(
+    tx: Tx, course: CourseRecord, user_ids: Sequence[int], assignment: Assignment
+) -> list[int]:
+    """Enroll users not actively enrolled (new or previously unassigned), in bulk.
+
+    A curriculum also enrolls them in each member course they are not in yet.
+    Returns the enrollment IDs, in ``user_ids`` order.
+    """
+    if not user_ids:
+        return []
+    existing = {
+        row.user_id: (row.id, row.attempt_number)
+        for row in (
+            await tx.db.execute(
+                select(m.Enrollment.id, m.Enrollment.user_id, m.Enrollment.attempt_number).where(
+                    m.Enrollment.course_id == course.id, m.Enrollment.user_id.in_(user_ids)
+                )
+            )
+        ).all()
+    }
+    fields = {
+        "assignment": assignment.assignment,
+        "due_date": assignment.due_date,
+        "assigned_by_id": assignment.assigned_by_id,
+        "assigned_at": tx.now,
+        "message": assignment.message,
+    }
+    fresh = [user_id for user_id in user_ids if user_id not in existing]
+    if fresh:
+        rows = (
+            await tx.db.execute(
+                insert(m.Enrollment).returning(m.Enrollment.id, m.Enrollment.user_id),
+                [
+                    {**fields, "user_id": user_id, "course_id": course.id, "attempt_number": 1,
+                     "version": 1}
+                    for user_id in fresh
+                ],
+            )
+        ).all()
+        existing.update({row.user_id: (row.id, 1) for row in rows})
+    returning = [user_id for user_id in user_ids if user_id not in fresh]
+    if returning:
+        await tx.db.execute(
+            update(m.Enrollment)
+            .where(m.Enrollment.id.in_([existing[user_id][0] for user_id in returning]))
+            .values(**fields, unassigned_at=None, version=m.Enrollment.version + 1)
+        )
+    attempts = (
+        await tx.db.execute(
+            insert(m.Attempt).returning(m.Attempt.id, m.Attempt.enrollment_id),
+            [
+                {
+                    "enrollment_id": existing[user_id][0],
+                    "number": existing[user_id][1],
+                    "state": "NOT_STARTED",
+                    "progress": 0,
+                    "created_at": tx.now,
+                }
+                for user_id in user_ids
+            ],
+        )
+    ).all()
+    attempt_of = {row.enrollment_id: row.id for row in attempts}
+    enrollment_ids = [existing[user_id][0] for user_id in user_ids]
+    summary = (
+        f"Assigned as {assignment.assignment.value.lower()}"
+        + (f", due {assignment.due_date.isoformat()}" if assignment.due_date else "")
+        + "."
+        if assignment.assigned_by_id is not None
+        else "Enrolled on their own."
+    )
+    await record_history(
+        tx,
+        [
+            HistoryLine(
+                enrollment_id,
+                "assigned",
+                summary,
+                details={"message": assignment.message} if assignment.message else None,
+            )
+            for enrollment_id in enrollment_ids
+        ],
+    )
+    if assignment.message:
+        await notify(
+            tx,
+            [
+                Note(user_id, "assignment", f"You have been assigned {course.title}",
+                     assignment.message)
+                for user_id in user_ids
+            ],
+        )
+    await tx.lms.call_hook(
+        "lms_on_assigned",
+        db=tx.db,
+        learners=[
+            LearnerRef(
+                enrollment_id=existing[user_id][0],
+                user_id=user_id,
+                course_id=course.id,
+                course_type=course.course_type,
+                attempt_id=attempt_of[existing[user_id][0]],
+                attempt_number=existing[user_id][1],
+            )
+            for user_id in user_ids
+        ],
+    )
+    if course.kind is CourseKind.CURRICULUM:
+        await _enroll_in_members(tx, course, user_ids, assignment)
+    return enrollment_ids
+
+
+async def _enroll_in_members(
+    tx: Tx, curriculum: CourseRecord, user_ids: Sequence[int], assignment: Assignment
+) -> None:
+    members = (
+        await tx.db.execute(
+            select(*COURSE_COLUMNS)
+            .join(m.CurriculumCourse, m.CurriculumCourse.course_id == m.Course.id)
+            .where(m.CurriculumCourse.curriculum_id == curriculum.id)
+            .order_by(m.CurriculumCourse.position)
+        )
+    ).mappings().all()
+    for row in members:
+        member = CourseRecord.from_row(row)
+        already = await active_learners(tx, member.id, user_ids)
+        await enroll(
+            tx,
+            member,
+            [user_id for user_id in user_ids if user_id not in already],
+            dataclasses.replace(assignment, message=None),
+        )

@@ -1,0 +1,108 @@
+"""History entries, audit entries and notifications: written in bulk, inside the transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert
+
+from lms_graph import models as m
+from lms_graph.services.tx import Tx
+from lms_graph.values import NotificationMessage
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistoryLine:
+    enrollment_id: int
+    action: str
+    summary: str
+    note: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+async def record_history(tx: Tx, lines: Sequence[HistoryLine]) -> None:
+    """One history row per line, in one statement; actor and time come from ``tx``."""
+    if not lines:
+        return
+    await tx.db.execute(
+        insert(m.HistoryEntry),
+        [
+            {
+                "enrollment_id": line.enrollment_id,
+                "actor_id": tx.actor_id,
+                "at": tx.now,
+                "action": line.action,
+                "summary": line.summary,
+                "note": line.note,
+                "details": dict(line.details) if line.details else None,
+            }
+            for line in lines
+        ],
+    )
+
+
+async def record_audit(
+    tx: Tx, action: str, rows: Sequence[tuple[int | None, int | None, Mapping[str, Any]]]
+) -> None:
+    """Audit rows ``(subject user id, course id, details)``; they survive removals."""
+    if not rows:
+        return
+    await tx.db.execute(
+        insert(m.AuditEntry),
+        [
+            {
+                "at": tx.now,
+                "actor_id": tx.actor_id,
+                "action": action,
+                "subject_user_id": user_id,
+                "course_id": course_id,
+                "details": dict(details),
+            }
+            for user_id, course_id, details in rows
+        ],
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Note:
+    user_id: int
+    kind: str
+    subject: str
+    body: str | None = None
+
+
+async def notify(tx: Tx, notes: Sequence[Note]) -> None:
+    """Store notifications now; hand them to ``lms_notify`` plugins after commit."""
+    if not notes:
+        return
+    rows = (
+        await tx.db.execute(
+            insert(m.Notification).returning(
+                m.Notification.id,
+                m.Notification.user_id,
+                m.Notification.kind,
+                m.Notification.subject,
+                m.Notification.body,
+                m.Notification.created_at,
+            ),
+            [
+                {
+                    "user_id": note.user_id,
+                    "kind": note.kind,
+                    "subject": note.subject,
+                    "body": note.body,
+                    "created_at": tx.now,
+                }
+                for note in notes
+            ],
+        )
+    ).mappings().all()
+    messages = [NotificationMessage(**row) for row in rows]
+    lms = tx.lms
+
+    async def deliver() -> None:
+        await lms.call_hook("lms_notify", notifications=messages)
+
+    tx.after_commit(deliver)

@@ -1,0 +1,49 @@
+"""``Tx``: one write transaction with who acts, when, and what runs after commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from lms_graph.auth import Viewer
+from lms_graph.core import LMS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(slots=True)
+class Tx:
+    lms: LMS
+    db: AsyncConnection
+    viewer: Viewer
+    now: dt.datetime
+    _after_commit: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.viewer.user.id if self.viewer.user is not None else None
+
+
+@asynccontextmanager
+async def write(lms: LMS, viewer: Viewer) -> AsyncIterator[Tx]:
+    """Open a write transaction; commit at the end, then run the after-commit callbacks.
+
+    A failing callback is logged: the committed change stands.
+    """
+    async with lms.db.transaction() as conn:
+        tx = Tx(lms=lms, db=conn, viewer=viewer, now=dt.datetime.now(dt.UTC))
+        yield tx
+    for callback in tx._after_commit:
+        try:
+            await callback()
+        except Exception:
+            logger.exception("after-commit callback failed")

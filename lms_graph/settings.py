@@ -1,0 +1,105 @@
+"""Settings, read once from the environment (``LMS_*``) into an immutable value."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_FILE = "lms_graph.db"
+SECRET_KEY_FILE = ".lms_secret_key"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DATABASE_FILE}"
+    secret_key: str = ""
+    env: str = "development"
+    plugins: tuple[str, ...] | None = None
+    """Allow-list of plugin entry-point names; ``None`` loads every installed plugin."""
+    token_ttl_seconds: int = 12 * 3600
+    max_page_size: int = 100
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_query_tokens: int = 2000
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_import_rows: int = 200_000
+    max_action_targets: int = 10_000
+    sql_echo: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        database_url = env.get("LMS_DATABASE_URL") or defaults.database_url
+        plugins_raw = env.get("LMS_PLUGINS")
+        plugins = (
+            tuple(name.strip() for name in plugins_raw.split(",") if name.strip())
+            if plugins_raw is not None
+            else None
+        )
+        settings = cls(
+            database_url=database_url,
+            secret_key=env.get("LMS_SECRET_KEY", ""),
+            env=env.get("LMS_ENV", defaults.env),
+            plugins=plugins,
+            token_ttl_seconds=_int(env, "LMS_TOKEN_TTL", defaults.token_ttl_seconds),
+            max_page_size=_int(env, "LMS_MAX_PAGE_SIZE", defaults.max_page_size),
+            max_query_depth=_int(env, "LMS_MAX_QUERY_DEPTH", defaults.max_query_depth),
+            max_aliases=_int(env, "LMS_MAX_ALIASES", defaults.max_aliases),
+            max_query_tokens=_int(env, "LMS_MAX_QUERY_TOKENS", defaults.max_query_tokens),
+            max_body_bytes=_int(env, "LMS_MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_upload_bytes=_int(env, "LMS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
+            max_import_rows=_int(env, "LMS_MAX_IMPORT_ROWS", defaults.max_import_rows),
+            max_action_targets=_int(
+                env, "LMS_MAX_ACTION_TARGETS", defaults.max_action_targets
+            ),
+            sql_echo=env.get("LMS_SQL_ECHO", "") not in ("", "0", "false"),
+        )
+        if not settings.secret_key:
+            settings = settings.replace(secret_key=_stored_secret_key(settings))
+        return settings
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _stored_secret_key(settings: Settings) -> str:
+    """Generate a signing key once and keep it beside the SQLite file (or in the cwd)."""
+    if settings.production:
+        raise SystemExit("LMS_SECRET_KEY must be set when LMS_ENV=production")
+    folder = Path.cwd()
+    if settings.is_sqlite:
+        database = make_url(settings.database_url).database
+        if database and database != ":memory:":
+            folder = Path(database).resolve().parent
+    path = folder / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,1 @@
+"""The built-in plugins. Each one is registered through the ``lms_graph`` entry points."""
