@@ -64,7 +64,9 @@ def _plugin_routes(lms: LMS, core_paths: set[str]) -> list[BaseRoute]:
             if path in core_paths:
                 raise StartupError(f"plugin {plugin!r} claims the core route {path}")
             if path is not None and path in owners:
-                raise StartupError(f"route {path} is claimed by both {owners[path]!r} and {plugin!r}")
+                raise StartupError(
+                    f"route {path} is claimed by both {owners[path]!r} and {plugin!r}"
+                )
             if path is not None:
                 owners[path] = plugin
             routes.append(route)

@@ -174,4 +174,6 @@ def lms_notify(lms: LMS, notifications: Sequence[NotificationMessage]) -> None:
 
 def spec_names() -> list[str]:
     """Every hook name defined here, in file order."""
-    return [name for name, value in globals().items() if name.startswith("lms_") and callable(value)]
+    return [
+        name for name, value in globals().items() if name.startswith("lms_") and callable(value)
+    ]

@@ -63,7 +63,9 @@ class Loaders:
         self.credits_by_user = DataLoader(self._credits_by_user)
         self.learner_counts_by_course = DataLoader(self._learner_counts_by_course)
 
-    def get(self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+    def get(
+        self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
         """A plugin's loader by name, created on first use for this request."""
         loader = self._extra.get(name)
         if loader is None:
@@ -144,7 +146,10 @@ class Loaders:
     async def _credits_by_user(self, ids: list[int]) -> list[float]:
         """Credits of every course whose current attempt is completed, counted once per course."""
         rows = await self._rows(
-            select(m.Enrollment.user_id, func.coalesce(func.sum(m.Course.credits), 0.0))
+            select(
+                m.Enrollment.user_id,
+                func.coalesce(func.sum(m.Course.credits), 0.0).label("credits"),
+            )
             .join(m.Course, m.Course.id == m.Enrollment.course_id)
             .join(
                 m.Attempt,
@@ -154,7 +159,7 @@ class Loaders:
             .where(m.Enrollment.user_id.in_(ids), m.Attempt.completed_at.is_not(None))
             .group_by(m.Enrollment.user_id)
         )
-        found = {row[0]: float(row[1]) for row in (tuple(r.values()) for r in rows)}
+        found = {row["user_id"]: float(row["credits"]) for row in rows}
         return [found.get(key, 0.0) for key in ids]
 
     async def _learner_counts_by_course(
@@ -162,11 +167,13 @@ class Loaders:
     ) -> list[list[tuple[LearnerState, int]]]:
         query = (
             enrollments_select()
-            .with_only_columns(m.Enrollment.course_id, m.Attempt.state, func.count())
+            .with_only_columns(
+                m.Enrollment.course_id, m.Attempt.state, func.count().label("learners")
+            )
             .where(m.Enrollment.course_id.in_(ids))
             .group_by(m.Enrollment.course_id, m.Attempt.state)
         )
         counts: dict[int, dict[LearnerState, int]] = defaultdict(dict)
-        for row in (await self.db.execute(query)).all():
-            counts[row[0]][LearnerState(row[1])] = row[2]
+        for row in await self._rows(query):
+            counts[row["course_id"]][LearnerState(row["state"])] = row["learners"]
         return [[(state, counts[key].get(state, 0)) for state in LearnerState] for key in ids]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, and_, select
 
 from lms_graph import models as m
@@ -49,10 +51,10 @@ CURRENT_ATTEMPT = and_(
 ACTIVE_ENROLLMENT = m.Enrollment.unassigned_at.is_(None)
 
 
-def enrollments_select(*extra: object) -> Select[tuple[object, ...]]:
+def enrollments_select(*extra: Any) -> Select[*tuple[Any, ...]]:
     """Active enrollments joined with their current attempt."""
     return (
-        select(*ENROLLMENT_COLUMNS, *extra)  # type: ignore[call-overload]
+        select(*ENROLLMENT_COLUMNS, *extra)
         .join(m.Attempt, CURRENT_ATTEMPT)
         .where(ACTIVE_ENROLLMENT)
     )

@@ -23,7 +23,7 @@ class _Record:
     _columns: ClassVar[tuple[str, ...]]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
+    def from_row(cls, row: Mapping[Any, Any]) -> Self:
         return cls(**{name: row[name] for name in cls._columns if name in row})
 
 

@@ -67,9 +67,7 @@ class Settings:
             max_body_bytes=_int(env, "LMS_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_upload_bytes=_int(env, "LMS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_import_rows=_int(env, "LMS_MAX_IMPORT_ROWS", defaults.max_import_rows),
-            max_action_targets=_int(
-                env, "LMS_MAX_ACTION_TARGETS", defaults.max_action_targets
-            ),
+            max_action_targets=_int(env, "LMS_MAX_ACTION_TARGETS", defaults.max_action_targets),
             sql_echo=env.get("LMS_SQL_ECHO", "") not in ("", "0", "false"),
         )
         if not settings.secret_key:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 
-class LearnerState(str, enum.Enum):
+class LearnerState(enum.StrEnum):
     NOT_STARTED = "NOT_STARTED"
     STARTED = "STARTED"
     IN_PROGRESS = "IN_PROGRESS"
@@ -21,17 +21,17 @@ class LearnerState(str, enum.Enum):
     COMPLETED = "COMPLETED"
 
 
-class AssignmentType(str, enum.Enum):
+class AssignmentType(enum.StrEnum):
     REQUIRED = "REQUIRED"
     OPTIONAL = "OPTIONAL"
 
 
-class CourseKind(str, enum.Enum):
+class CourseKind(enum.StrEnum):
     COURSE = "COURSE"
     CURRICULUM = "CURRICULUM"
 
 
-class ChapterKind(str, enum.Enum):
+class ChapterKind(enum.StrEnum):
     CONTENT = "CONTENT"
     QUIZ = "QUIZ"
 

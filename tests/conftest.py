@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import MetaData, Table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lms_graph.core import LMS
 from lms_graph.migrations import upgrade
+from lms_graph.models import metadata
 from lms_graph.plugin_manager import installed_plugins
 from lms_graph.settings import Settings
 from tests.helpers import GraphQLClient, StatementCounter, World
@@ -58,8 +59,9 @@ def _make_postgres_database() -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database for the session, per backend."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("sqlite") / "lms.db"
@@ -82,9 +84,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def make_settings(url: str, **changes: object) -> Settings:
-    return Settings(database_url=url, secret_key=SECRET, plugins=BUILTIN_PLUGINS).replace(
-        **changes
-    )
+    return Settings(database_url=url, secret_key=SECRET, plugins=BUILTIN_PLUGINS).replace(**changes)
 
 
 async def _empty(lms: LMS) -> None:
@@ -99,11 +99,7 @@ async def _empty(lms: LMS) -> None:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-def _all_tables(lms: LMS) -> list[object]:
-    from sqlalchemy import MetaData
-
-    from lms_graph.models import metadata
-
+def _all_tables(lms: LMS) -> list[Table]:
     merged = MetaData()
     for source in [metadata, *(s.metadata for s in lms.migration_sources())]:
         for table in source.sorted_tables:

@@ -113,7 +113,10 @@ class World:
                 ChapterSpec(
                     "Quiz",
                     ChapterKind.QUIZ.value,
-                    [QuestionSpec("2 + 2?", ["3", "4"], 1), QuestionSpec("Sky?", ["blue", "red"], 0)],
+                    [
+                        QuestionSpec("2 + 2?", ["3", "4"], 1),
+                        QuestionSpec("Sky?", ["blue", "red"], 0),
+                    ],
                 )
             )
         async with write(self.lms, Viewer(user=None)) as tx:
@@ -126,7 +129,10 @@ class World:
             return await insert_course(
                 tx,
                 CourseSpec(
-                    title, "self_paced", CourseKind.CURRICULUM, 0.0,
+                    title,
+                    "self_paced",
+                    CourseKind.CURRICULUM,
+                    0.0,
                     course_ids=[course.id for course in courses],
                 ),
             )

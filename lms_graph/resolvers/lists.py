@@ -7,14 +7,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import func, literal, select
 
 from lms_graph import models as m
 from lms_graph.context import Context
 from lms_graph.errors import BadInput
 from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
 from lms_graph.records import CourseRecord, EnrollmentRecord, UserRecord
-from lms_graph.resolvers.pagination import Page, SortKey, keyset_page, page_size
+from lms_graph.resolvers.pagination import AnySelect, Page, SortKey, keyset_page, page_size
 from lms_graph.values import AssignmentType, LearnerState
 
 _FAR_FUTURE = dt.date(9999, 12, 31)
@@ -28,7 +28,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _count(ctx: Context, query: Select[Any]) -> Any:
+def _count(ctx: Context, query: AnySelect) -> Any:
     async def count() -> int:
         statement = select(func.count()).select_from(query.order_by(None).subquery())
         return int((await ctx.db.execute(statement)).scalar_one())
@@ -36,21 +36,27 @@ def _count(ctx: Context, query: Select[Any]) -> Any:
     return count
 
 
-async def courses(ctx: Context, first: int | None, after: str | None, search: str | None
-                  ) -> Page[CourseRecord]:
+async def courses(
+    ctx: Context, first: int | None, after: str | None, search: str | None
+) -> Page[CourseRecord]:
     ctx.require_user()
     query = select(*COURSE_COLUMNS)
     if search is not None:
         query = query.where(m.Course.title.ilike(_like(search), escape="\\"))
     return await keyset_page(
-        ctx.db, query, [SortKey(m.Course.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size), after=after,
-        make=CourseRecord.from_row, count=_count(ctx, query),
+        ctx.db,
+        query,
+        [SortKey(m.Course.id)],
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=CourseRecord.from_row,
+        count=_count(ctx, query),
     )
 
 
-async def users(ctx: Context, first: int | None, after: str | None, search: str | None
-                ) -> Page[UserRecord]:
+async def users(
+    ctx: Context, first: int | None, after: str | None, search: str | None
+) -> Page[UserRecord]:
     ctx.require_user()
     ctx.viewer.require_admin()
     query = select(*USER_COLUMNS)
@@ -62,9 +68,13 @@ async def users(ctx: Context, first: int | None, after: str | None, search: str 
             | m.User.employee_id.ilike(pattern, escape="\\")
         )
     return await keyset_page(
-        ctx.db, query, [SortKey(m.User.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size), after=after,
-        make=UserRecord.from_row, count=_count(ctx, query),
+        ctx.db,
+        query,
+        [SortKey(m.User.id)],
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=UserRecord.from_row,
+        count=_count(ctx, query),
     )
 
 
@@ -79,9 +89,13 @@ async def user_enrollments(
     if not (viewer.is_admin or viewer.id == user_id):
         query = query.where(m.Enrollment.course_id.in_(sorted(viewer.instructs)))
     return await keyset_page(
-        ctx.db, query, [SortKey(m.Enrollment.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size), after=after,
-        make=EnrollmentRecord.from_row, count=_count(ctx, query),
+        ctx.db,
+        query,
+        [SortKey(m.Enrollment.id)],
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=EnrollmentRecord.from_row,
+        count=_count(ctx, query),
     )
 
 
@@ -95,7 +109,7 @@ class LearnerQuery:
     descending: bool = False
 
 
-def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> Select[Any]:
+def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySelect:
     """Active learners of a course with their user, filtered as the dashboard asks.
 
     Also the target set of a mass action named by ``courseId`` + ``filter``.
@@ -161,18 +175,25 @@ async def course_learners(
     ctx.viewer.require_manager(course.id)
     query = learners_select(course.id, spec, dt.datetime.now(dt.UTC).date())
     return await keyset_page(
-        ctx.db, query, _learner_keys(spec),
-        first=page_size(first, ctx.lms.settings.max_page_size), after=after,
-        make=_learner_from_row(course), count=_count(ctx, query),
+        ctx.db,
+        query,
+        _learner_keys(spec),
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=_learner_from_row(course),
+        count=_count(ctx, query),
     )
 
 
-async def my_learning(ctx: Context, first: int | None, after: str | None
-                      ) -> Page[EnrollmentRecord]:
+async def my_learning(ctx: Context, first: int | None, after: str | None) -> Page[EnrollmentRecord]:
     user = ctx.require_user()
     query = enrollments_select().where(m.Enrollment.user_id == user.id)
     return await keyset_page(
-        ctx.db, query, [SortKey(m.Enrollment.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size), after=after,
-        make=EnrollmentRecord.from_row, count=_count(ctx, query),
+        ctx.db,
+        query,
+        [SortKey(m.Enrollment.id)],
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=EnrollmentRecord.from_row,
+        count=_count(ctx, query),
     )

@@ -11,11 +11,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from lms_graph.db import RequestConnection
 from lms_graph.errors import BadInput
 
 T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -94,7 +96,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SortKey:
-    expression: ColumnElement[Any]
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
     descending: bool = False
 
 
@@ -112,7 +114,7 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool
 
 async def keyset_page(
     db: RequestConnection,
-    query: Select[Any],
+    query: AnySelect,
     keys: Sequence[SortKey],
     *,
     first: int,
@@ -129,9 +131,7 @@ async def keyset_page(
         statement = statement.where(_after(keys, decode_cursor(after, len(keys))))
     rows = (await db.execute(statement.limit(first + 1))).mappings().all()
     edges = [
-        EdgeRecord(
-            cursor=encode_cursor([row[f"_k{i}"] for i in range(len(keys))]), node=make(row)
-        )
+        EdgeRecord(cursor=encode_cursor([row[f"_k{i}"] for i in range(len(keys))]), node=make(row))
         for row in rows[:first]
     ]
     return Page(

@@ -37,7 +37,7 @@ EXTENSIBLE_TYPES: dict[str, type] = {
 class CloseRequestConnection(SchemaExtension):
     """Give the request's read connection back to the pool when the operation ends."""
 
-    async def on_operation(self) -> Any:  # type: ignore[override]
+    async def on_operation(self) -> Any:
         yield
         context = self.execution_context.context
         db = getattr(context, "db", None)

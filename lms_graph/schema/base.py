@@ -19,9 +19,7 @@ T = TypeVar("T")
 @strawberry.interface(description="An object with a global ID.")
 class Node:
     @classmethod
-    def resolve_type(
-        cls, obj: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType
-    ) -> str:
+    def resolve_type(cls, obj: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType) -> str:
         return str(obj.typename)
 
     @strawberry.field

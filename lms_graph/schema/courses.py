@@ -59,9 +59,7 @@ class Chapter(Node):
     position: int
 
     @strawberry.field
-    async def questions(
-        self, root: strawberry.Parent[ChapterRecord], info: Info
-    ) -> list[Question]:
+    async def questions(self, root: strawberry.Parent[ChapterRecord], info: Info) -> list[Question]:
         return await info.context.loaders.questions_by_chapter.load(root.id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import strawberry
 
 from lms_graph.records import AttemptRecord, EnrollmentRecord, HistoryRecord
@@ -52,19 +53,19 @@ class Enrollment(Node):
         # Pages of learners come with their user joined in: no awaitable then.
         if root.user is not None:
             return root.user
-        return info.context.loaders.users.load(root.user_id)  # type: ignore[return-value]
+        return info.context.loaders.users.load(root.user_id)
 
     @strawberry.field
     def course(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> Course:
         if root.course is not None:
             return root.course
-        return info.context.loaders.courses.load(root.course_id)  # type: ignore[return-value]
+        return info.context.loaders.courses.load(root.course_id)
 
     @strawberry.field
     def assigned_by(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User | None:
         if root.assigned_by_id is None:
             return None
-        return info.context.loaders.users.load(root.assigned_by_id)  # type: ignore[return-value]
+        return info.context.loaders.users.load(root.assigned_by_id)
 
     @strawberry.field(description="The current (latest) attempt.")
     def attempt(self, root: strawberry.Parent[EnrollmentRecord]) -> Attempt | None:

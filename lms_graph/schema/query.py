@@ -25,7 +25,9 @@ class Query:
             raise info.context.auth_error
         return info.context.viewer.user
 
-    @strawberry.field(description="Any object by its global ID; null when the viewer may not see it.")
+    @strawberry.field(
+        description="Any object by its global ID; null when the viewer may not see it."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await nodes.node(info.context, info.context.lms.node_resolvers, id)
 

@@ -52,8 +52,10 @@ def resolve_assignment(
 
 async def load_course(tx: Tx, course_id: int) -> CourseRecord:
     row = (
-        await tx.db.execute(select(*COURSE_COLUMNS).where(m.Course.id == course_id))
-    ).mappings().one_or_none()
+        (await tx.db.execute(select(*COURSE_COLUMNS).where(m.Course.id == course_id)))
+        .mappings()
+        .one_or_none()
+    )
     if row is None:
         raise NotFound("No course has this ID.")
     return CourseRecord.from_row(row)
@@ -135,8 +137,13 @@ async def enroll(
             await tx.db.execute(
                 insert(m.Enrollment).returning(m.Enrollment.id, m.Enrollment.user_id),
                 [
-                    {**fields, "user_id": user_id, "course_id": course.id, "attempt_number": 1,
-                     "version": 1}
+                    {
+                        **fields,
+                        "user_id": user_id,
+                        "course_id": course.id,
+                        "attempt_number": 1,
+                        "version": 1,
+                    }
                     for user_id in fresh
                 ],
             )
@@ -189,8 +196,12 @@ async def enroll(
         await notify(
             tx,
             [
-                Note(user_id, "assignment", f"You have been assigned {course.title}",
-                     assignment.message)
+                Note(
+                    user_id,
+                    "assignment",
+                    f"You have been assigned {course.title}",
+                    assignment.message,
+                )
                 for user_id in user_ids
             ],
         )
@@ -218,13 +229,17 @@ async def _enroll_in_members(
     tx: Tx, curriculum: CourseRecord, user_ids: Sequence[int], assignment: Assignment
 ) -> None:
     members = (
-        await tx.db.execute(
-            select(*COURSE_COLUMNS)
-            .join(m.CurriculumCourse, m.CurriculumCourse.course_id == m.Course.id)
-            .where(m.CurriculumCourse.curriculum_id == curriculum.id)
-            .order_by(m.CurriculumCourse.position)
+        (
+            await tx.db.execute(
+                select(*COURSE_COLUMNS)
+                .join(m.CurriculumCourse, m.CurriculumCourse.course_id == m.Course.id)
+                .where(m.CurriculumCourse.curriculum_id == curriculum.id)
+                .order_by(m.CurriculumCourse.position)
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     for row in members:
         member = CourseRecord.from_row(row)
         already = await active_learners(tx, member.id, user_ids)

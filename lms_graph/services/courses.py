@@ -96,18 +96,22 @@ async def insert_course(tx: Tx, spec: CourseSpec) -> CourseRecord:
         if any(kind is CourseKind.CURRICULUM for _, kind in members):
             raise BadInput("A curriculum cannot hold another curriculum.")
     row = (
-        await tx.db.execute(
-            insert(m.Course)
-            .values(
-                title=spec.title.strip(),
-                kind=spec.kind,
-                course_type=spec.course_type,
-                credits=spec.credits,
-                created_at=tx.now,
+        (
+            await tx.db.execute(
+                insert(m.Course)
+                .values(
+                    title=spec.title.strip(),
+                    kind=spec.kind,
+                    course_type=spec.course_type,
+                    credits=spec.credits,
+                    created_at=tx.now,
+                )
+                .returning(*COURSE_COLUMNS)
             )
-            .returning(*COURSE_COLUMNS)
         )
-    ).mappings().one()
+        .mappings()
+        .one()
+    )
     course = CourseRecord.from_row(row)
     if spec.course_ids:
         await tx.db.execute(

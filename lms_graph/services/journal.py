@@ -78,27 +78,31 @@ async def notify(tx: Tx, notes: Sequence[Note]) -> None:
     if not notes:
         return
     rows = (
-        await tx.db.execute(
-            insert(m.Notification).returning(
-                m.Notification.id,
-                m.Notification.user_id,
-                m.Notification.kind,
-                m.Notification.subject,
-                m.Notification.body,
-                m.Notification.created_at,
-            ),
-            [
-                {
-                    "user_id": note.user_id,
-                    "kind": note.kind,
-                    "subject": note.subject,
-                    "body": note.body,
-                    "created_at": tx.now,
-                }
-                for note in notes
-            ],
+        (
+            await tx.db.execute(
+                insert(m.Notification).returning(
+                    m.Notification.id,
+                    m.Notification.user_id,
+                    m.Notification.kind,
+                    m.Notification.subject,
+                    m.Notification.body,
+                    m.Notification.created_at,
+                ),
+                [
+                    {
+                        "user_id": note.user_id,
+                        "kind": note.kind,
+                        "subject": note.subject,
+                        "body": note.body,
+                        "created_at": tx.now,
+                    }
+                    for note in notes
+                ],
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     messages = [NotificationMessage(**row) for row in rows]
     lms = tx.lms
 

@@ -20,8 +20,10 @@ async def own_enrollment(tx: Tx, enrollment_id: int) -> EnrollmentRecord:
     """The viewer's own active enrollment; anyone else's is NOT_FOUND, as if absent."""
     user_id = tx.viewer.id
     row = (
-        await tx.db.execute(enrollments_select().where(m.Enrollment.id == enrollment_id))
-    ).mappings().one_or_none()
+        (await tx.db.execute(enrollments_select().where(m.Enrollment.id == enrollment_id)))
+        .mappings()
+        .one_or_none()
+    )
     if row is None or row["user_id"] != user_id:
         raise NotFound("You have no enrollment with this ID.")
     return EnrollmentRecord.from_row(row)
@@ -46,19 +48,25 @@ async def start_course(tx: Tx, course_id: int) -> int:
     user_id = tx.viewer.id
     course = await load_course(tx, course_id)
     row = (
-        await tx.db.execute(
-            enrollments_select().where(
-                m.Enrollment.course_id == course.id, m.Enrollment.user_id == user_id
+        (
+            await tx.db.execute(
+                enrollments_select().where(
+                    m.Enrollment.course_id == course.id, m.Enrollment.user_id == user_id
+                )
             )
         )
-    ).mappings().one_or_none()
+        .mappings()
+        .one_or_none()
+    )
     if row is None:
         [enrollment_id] = await enroll(
             tx, course, [user_id], Assignment(AssignmentType.OPTIONAL, assigned_by_id=None)
         )
         row = (
-            await tx.db.execute(enrollments_select().where(m.Enrollment.id == enrollment_id))
-        ).mappings().one()
+            (await tx.db.execute(enrollments_select().where(m.Enrollment.id == enrollment_id)))
+            .mappings()
+            .one()
+        )
     enrollment = EnrollmentRecord.from_row(row)
     await _mark_started(tx, enrollment)
     await refresh_statuses(tx, [enrollment.id])
@@ -96,7 +104,8 @@ async def complete_chapter(tx: Tx, enrollment_id: int, chapter_id: int) -> None:
         update=("status", "progress", "completed_at", "updated_at"),
     )
     await record_history(
-        tx, [HistoryLine(enrollment.id, "chapter_completed", f"Completed chapter {chapter.title!r}.")]
+        tx,
+        [HistoryLine(enrollment.id, "chapter_completed", f"Completed chapter {chapter.title!r}.")],
     )
     await refresh_statuses(tx, [enrollment.id])
 
@@ -153,6 +162,7 @@ async def answer_quiz(tx: Tx, enrollment_id: int, question_id: int, choice: int)
         update=("status", "progress", "completed_at", "updated_at"),
     )
     await record_history(
-        tx, [HistoryLine(enrollment.id, "quiz_answered", f"Answered a question in {chapter.title!r}.")]
+        tx,
+        [HistoryLine(enrollment.id, "quiz_answered", f"Answered a question in {chapter.title!r}.")],
     )
     await refresh_statuses(tx, [enrollment.id])

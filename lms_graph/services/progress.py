@@ -30,27 +30,23 @@ def core_status(learner: LearnerProgress) -> LearnerStatus:
     progress = round(100 * learner.chapters_completed / total) if total else 0
     if total and learner.chapters_completed == total:
         return LearnerStatus(LearnerState.COMPLETED, 100)
-    if learner.course_kind is CourseKind.CURRICULUM and (
-        learner.chapters_completed or progress
-    ):
+    if learner.course_kind is CourseKind.CURRICULUM and (learner.chapters_completed or progress):
         return LearnerStatus(LearnerState.IN_PROGRESS, progress)
     return LearnerStatus(LearnerState.STARTED, progress)
 
 
 def _course_snapshot_query(ids: Sequence[int]) -> object:
     chapters_total = (
-        select(func.count())
-        .where(m.Chapter.course_id == m.Enrollment.course_id)
-        .scalar_subquery()
+        select(func.count()).where(m.Chapter.course_id == m.Enrollment.course_id).scalar_subquery()
     )
     chapters_started = (
-        select(func.count())
-        .where(m.ChapterProgress.attempt_id == m.Attempt.id)
-        .scalar_subquery()
+        select(func.count()).where(m.ChapterProgress.attempt_id == m.Attempt.id).scalar_subquery()
     )
     chapters_completed = (
         select(func.count())
-        .where(m.ChapterProgress.attempt_id == m.Attempt.id, m.ChapterProgress.status == "COMPLETED")
+        .where(
+            m.ChapterProgress.attempt_id == m.Attempt.id, m.ChapterProgress.status == "COMPLETED"
+        )
         .scalar_subquery()
     )
     questions_total = (
@@ -248,8 +244,11 @@ def _ref(learner: LearnerProgress) -> LearnerRef:
 
 
 async def _refresh_curricula(tx: Tx, changed: Sequence[LearnerProgress]) -> None:
-    pairs = {(learner.user_id, learner.course_id) for learner in changed
-             if learner.course_kind is CourseKind.COURSE}
+    pairs = {
+        (learner.user_id, learner.course_id)
+        for learner in changed
+        if learner.course_kind is CourseKind.COURSE
+    }
     if not pairs:
         return
     users = {user_id for user_id, _ in pairs}

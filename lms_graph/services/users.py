@@ -75,9 +75,7 @@ async def create_user(
     is_admin: bool = False,
 ) -> UserRecord:
     tx.viewer.require_admin()
-    return await insert_user(
-        tx, name=name, email=email, employee_id=employee_id, is_admin=is_admin
-    )
+    return await insert_user(tx, name=name, email=email, employee_id=employee_id, is_admin=is_admin)
 
 
 async def insert_user(
@@ -96,19 +94,23 @@ async def insert_user(
     name = _normalize_name(name)
     await _check_unique(tx, email, employee_id)
     row = (
-        await tx.db.execute(
-            insert(m.User)
-            .values(
-                name=name,
-                email=email,
-                employee_id=employee_id,
-                is_admin=is_admin,
-                active=True,
-                created_at=tx.now,
+        (
+            await tx.db.execute(
+                insert(m.User)
+                .values(
+                    name=name,
+                    email=email,
+                    employee_id=employee_id,
+                    is_admin=is_admin,
+                    active=True,
+                    created_at=tx.now,
+                )
+                .returning(*USER_COLUMNS)
             )
-            .returning(*USER_COLUMNS)
         )
-    ).mappings().one()
+        .mappings()
+        .one()
+    )
     return UserRecord.from_row(row)
 
 
@@ -126,8 +128,10 @@ class UserChanges:
 async def update_user(tx: Tx, user_id: int, changes: UserChanges) -> UserRecord:
     tx.viewer.require_admin()
     current = (
-        await tx.db.execute(select(*USER_COLUMNS).where(m.User.id == user_id))
-    ).mappings().one_or_none()
+        (await tx.db.execute(select(*USER_COLUMNS).where(m.User.id == user_id)))
+        .mappings()
+        .one_or_none()
+    )
     if current is None:
         raise NotFound("No user has this ID.")
     values: dict[str, object] = {}
