@@ -30,7 +30,14 @@ POSTGRES_URL = os.environ.get(
     "LMS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("LMS_TEST_REQUIRE_POSTGRES") == "1"
-BUILTIN_PLUGINS = tuple(sorted(installed_plugins()))
+BUILTIN_PLUGINS = tuple(
+    sorted(
+        name
+        for name, entry_point in installed_plugins().items()
+        if entry_point.dist is not None and entry_point.dist.name == "lms-graph"
+    )
+)
+"""This distribution's own plugins: tests never load stray installed ones."""
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 
