@@ -15,7 +15,7 @@ from lms_graph.db import Database
 from lms_graph.errors import StartupError
 from lms_graph.plugin_manager import build_plugin_manager, call_hook, collect
 from lms_graph.settings import Settings
-from lms_graph.values import CourseType, MigrationSource
+from lms_graph.values import ActionDefinition, CourseType, MigrationSource
 
 
 class LMS:
@@ -29,7 +29,12 @@ class LMS:
         self.settings = settings
         self.pm = pm if pm is not None else build_plugin_manager(settings.plugins, plugins)
         self.db = Database(settings.database_url, echo=settings.sql_echo)
-        self.course_types: dict[str, CourseType] = _course_types(self.pm)
+        self.course_types: dict[str, CourseType] = _registered(
+            self.pm, "lms_register_course_types", "course type"
+        )
+        self.actions: dict[str, ActionDefinition] = _registered(
+            self.pm, "lms_register_actions", "action"
+        )
         self.node_resolvers: dict[str, Any] = {}
         """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
 
@@ -44,16 +49,16 @@ class LMS:
         await self.db.dispose()
 
 
-def _course_types(pm: pluggy.PluginManager) -> dict[str, CourseType]:
-    found: dict[str, CourseType] = {}
+def _registered(pm: pluggy.PluginManager, hook: str, what: str) -> dict[str, Any]:
+    """Everything plugins register through ``hook``, by key; a key claimed twice stops start-up."""
+    found: dict[str, Any] = {}
     owners: dict[str, str] = {}
-    for plugin, types in collect(pm, "lms_register_course_types"):
-        for course_type in types:
-            if course_type.key in owners:
+    for plugin, items in collect(pm, hook):
+        for item in items:
+            if item.key in owners:
                 raise StartupError(
-                    f"course type {course_type.key!r} is registered by both "
-                    f"{owners[course_type.key]!r} and {plugin!r}"
+                    f"{what} {item.key!r} is registered by both {owners[item.key]!r} and {plugin!r}"
                 )
-            owners[course_type.key] = plugin
-            found[course_type.key] = course_type
+            owners[item.key] = plugin
+            found[item.key] = item
     return found

@@ -19,7 +19,7 @@ Rules that hold for all hooks:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -27,15 +27,21 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
     from starlette.routing import BaseRoute
 
+    from lms_graph.auth import Viewer
     from lms_graph.core import LMS
+    from lms_graph.records import CourseRecord
     from lms_graph.values import (
+        ActionDefinition,
         CourseType,
         GraphQLExtension,
         LearnerProgress,
         LearnerRef,
         LearnerStatus,
+        MenuLearner,
         MigrationSource,
         NotificationMessage,
+        Outcome,
+        SQLExecutor,
     )
 
 PROJECT = "lms_graph"
@@ -53,6 +59,15 @@ def lms_register_course_types() -> Iterable[CourseType]:
 
     Returns: an iterable of ``CourseType``. Every result is kept; two plugins
     registering the same key stop start-up with a message naming both.
+    """
+
+
+@hookspec
+def lms_register_actions() -> Iterable[ActionDefinition]:
+    """Learner actions this plugin provides: menu entries, their rule, what they do.
+
+    Returns: an iterable of ``ActionDefinition``. Every result is kept; two
+    plugins registering the same key stop start-up with a message naming both.
     """
 
 
@@ -113,6 +128,53 @@ def lms_learner_status(
     """
 
 
+@hookspec
+def lms_learner_facts(
+    lms: LMS, db: SQLExecutor, learners: Sequence[LearnerRef]
+) -> Mapping[int, Mapping[str, Any]] | None:
+    """Facts about learners that menu rules need (e.g. "holds a seat", "has a
+    certificate"), for a whole page or mass action at once.
+
+    Args:
+        lms: the running service.
+        db: the caller's connection (``await db.execute(statement)``).
+        learners: the learners whose menus are being built.
+
+    Returns: ``{enrollment_id: {fact: value}}`` or None. Every result is merged
+    into ``MenuLearner.facts``; name facts after your plugin to avoid clashes.
+    """
+
+
+@hookspec
+def lms_veto_action(
+    lms: LMS,
+    db: SQLExecutor,
+    action: str,
+    viewer: Viewer,
+    learners: Sequence[MenuLearner],
+    params: Mapping[str, Any],
+) -> Mapping[int, Outcome] | None:
+    """Refuse an action for some learners before it runs.
+
+    Called with the learners the action applies to, after its menu rule and
+    before anything is written.
+
+    Returns: ``{enrollment_id: Outcome.skipped(code, reason)}`` for the learners
+    to leave out, or None. Every result is merged; the first veto of a learner
+    wins.
+    """
+
+
+@hookspec
+def lms_mass_actions(lms: LMS, course: CourseRecord) -> Sequence[str] | None:
+    """The action keys offered as mass actions for a course of your course type.
+
+    Returns: action keys in display order, or None when the course is not of your
+    type. The first non-None result wins; when none answers, every action
+    registered with ``mass=True`` is offered.
+    """
+
+
 # --- per request: reacting ----------------------------------------------------------
 
 
@@ -128,6 +190,16 @@ def lms_on_assigned(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef
 def lms_on_completed(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
     """Learners completed their current attempt (on their own or marked complete);
     runs inside the transaction. ``attempt_id`` is the completed attempt.
+
+    Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_incomplete(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+    """Learners' latest attempt was marked incomplete: its completion is taken back
+    (``attempt_id``). Take back what the completion gave (certificates, credits).
+    Runs inside the transaction.
 
     Returns: nothing; every implementation runs.
     """

@@ -270,4 +270,19 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column()
 
 
+class ActionRunRecord(Base):
+    """The result of an action run sent with an idempotency key, to answer retries."""
+
+    __tablename__ = "action_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("actor_id", "idempotency_key"),)
+
+
 metadata = Base.metadata

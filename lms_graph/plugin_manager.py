@@ -29,12 +29,16 @@ def build_plugin_manager(
 ) -> pluggy.PluginManager:
     """Add the specs, load the allowed entry points, register ``extra``, check.
 
+    The core's own actions are always registered (as plugin ``core``).
     ``allow`` is the ``LMS_PLUGINS`` allow-list (None: every installed plugin);
     naming a plugin that is not installed is an error. ``extra`` registers
     plugin objects directly (tests use it for fixture plugins).
     """
+    from lms_graph.actions import builtin  # the core's own actions; imported late (cycle)
+
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name="core")
     available = installed_plugins()
     if allow is not None:
         missing = sorted(set(allow) - set(available))

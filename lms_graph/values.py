@@ -7,10 +7,16 @@ import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
+
+
+class SQLExecutor(Protocol):
+    """What a hook's ``db`` offers: ``await db.execute(statement)`` (SQLAlchemy Core)."""
+
+    async def execute(self, statement: Any, params: Any = None, /) -> Any: ...
 
 
 class LearnerState(enum.StrEnum):
@@ -140,3 +146,94 @@ class NotificationMessage:
     body: str | None
     created_at: dt.datetime
     data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class ActionKind(enum.StrEnum):
+    VIEW = "VIEW"
+    MUTATION = "MUTATION"
+
+
+class OutcomeStatus(enum.StrEnum):
+    OK = "OK"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionParam:
+    """One input of an action, enough for a dashboard to draw its form.
+
+    ``type`` is a GraphQL-ish type name: ``Date``, ``String``, ``ID``, ``Boolean``
+    or ``Enum`` (with ``choices``). Values arrive in ``runAction(params:)``
+    under ``name`` (camelCase).
+    """
+
+    name: str
+    type: str
+    required: bool
+    label: str
+    choices: tuple[str, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MenuLearner:
+    """What a menu rule may look at for one learner (loaded in one batch per page)."""
+
+    enrollment_id: int
+    user_id: int
+    course_id: int
+    course_type: str
+    course_kind: CourseKind
+    state: LearnerState
+    has_quiz: bool
+    attempt_number: int
+    attempt_id: int
+    version: int
+    viewer_is_admin: bool
+    facts: Mapping[str, Any]
+    """What plugins said of this learner through ``lms_learner_facts``, merged."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one learner in an action run."""
+
+    status: OutcomeStatus
+    code: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def ok(cls, message: str | None = None) -> Outcome:
+        return cls(OutcomeStatus.OK, None, message)
+
+    @classmethod
+    def skipped(cls, code: str, message: str) -> Outcome:
+        return cls(OutcomeStatus.SKIPPED, code, message)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionDefinition:
+    """A learner action: its menu entry, the rule for when it shows, and what it does.
+
+    ``applies`` decides, per learner, whether the action is in that learner's
+    menu (and so whether ``runAction`` may run it on them). ``run`` (MUTATION
+    actions) receives the learners it applies to, all at once, inside the run's
+    transaction, and returns an ``Outcome`` per enrollment ID; learners it
+    leaves out count as OK. ``summary`` gives the history line of an OK learner.
+    ``position`` orders the menu. ``mass`` marks actions offered in
+    ``Course.massActions`` by default.
+    """
+
+    key: str
+    label: str
+    kind: ActionKind
+    position: int
+    applies: Callable[[MenuLearner], bool]
+    run: Callable[..., Awaitable[Mapping[int, Outcome] | None]] | None = None
+    description: str | None = None
+    destructive: bool = False
+    confirm: str | None = None
+    params: tuple[ActionParam, ...] = ()
+    summary: Callable[[Mapping[str, Any]], str] | None = None
+    in_menu: bool = True
+    mass: bool = False

@@ -96,4 +96,4 @@ def test_unknown_plugin_in_allow_list_stops_start_up() -> None:
 
 def test_allow_list_excludes_plugins() -> None:
     pm = build_plugin_manager([])
-    assert pm.get_plugins() == set()
+    assert [name for name, _ in pm.list_name_plugin()] == ["core"]

@@ -18,6 +18,7 @@ from lms_graph.core import LMS
 from lms_graph.errors import StartupError
 from lms_graph.plugin_manager import collect
 from lms_graph.resolvers.nodes import CORE_NODES
+from lms_graph.schema.actions import ActionMutation
 from lms_graph.schema.courses import Chapter, Course
 from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
@@ -77,7 +78,7 @@ def _extended_types(extra: dict[str, list[StrawberryField]]) -> Iterator[None]:
 
 def build_schema(lms: LMS) -> strawberry.Schema:
     queries: list[type] = [Query]
-    mutations: list[type] = [Mutation]
+    mutations: list[type] = [Mutation, ActionMutation]
     types: list[type] = []
     fields: dict[str, list[StrawberryField]] = defaultdict(list)
     lms.node_resolvers = dict(CORE_NODES)

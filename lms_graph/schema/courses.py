@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
-from lms_graph.resolvers import lists
+from lms_graph.resolvers import actions, lists
 from lms_graph.schema.base import Connection, Info, Node, record_type_check
 from lms_graph.schema.enums import Direction, LearnerOrderField
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, ChapterKind, CourseKind, LearnerState
 
 if TYPE_CHECKING:
+    from lms_graph.schema.actions import Action
     from lms_graph.schema.enrollments import Enrollment
+
+ActionRef = Annotated["Action", strawberry.lazy("lms_graph.schema.actions")]
 
 EnrollmentRef = Annotated["Enrollment", strawberry.lazy("lms_graph.schema.enrollments")]
 
@@ -137,3 +140,9 @@ class Course(Node):
         info.context.viewer.require_manager(root.id)
         counts = await info.context.loaders.learner_counts_by_course.load(root.id)
         return [StateCount(state=state, count=count) for state, count in counts]
+
+    @strawberry.field(description="Actions offered for many learners of this course at once.")
+    async def mass_actions(
+        self, root: strawberry.Parent[CourseRecord], info: Info
+    ) -> list[ActionRef]:
+        return await actions.mass_actions(info.context, root)

@@ -7,6 +7,8 @@ import datetime as dt
 import strawberry
 
 from lms_graph.records import AttemptRecord, EnrollmentRecord, HistoryRecord
+from lms_graph.resolvers import actions
+from lms_graph.schema.actions import Action
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.schema.courses import Course
 from lms_graph.schema.users import User
@@ -90,3 +92,9 @@ class Enrollment(Node):
         self, root: strawberry.Parent[EnrollmentRecord], info: Info
     ) -> list[HistoryEvent]:
         return await info.context.loaders.history_by_enrollment.load(root.id)
+
+    @strawberry.field(description="The viewer's menu for this learner, in display order.")
+    def available_actions(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> list[Action]:
+        return actions.available_actions(info.context, root)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_core
 Revises: 
-Create Date: 2026-11-28 22:36:48.417017
+Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,17 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_name'), ['name'], unique=False)
 
+    op.create_table('action_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_action_runs_actor_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_action_runs')),
+    sa.UniqueConstraint('actor_id', 'idempotency_key', name=op.f('uq_action_runs_actor_id'))
+    )
     op.create_table('chapters',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=False),
@@ -221,6 +232,7 @@ def downgrade() -> None:
 
     op.drop_table('course_instructors')
     op.drop_table('chapters')
+    op.drop_table('action_runs')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_name'))
 

@@ -1,0 +1,341 @@
+"""Actions every course type shares (CONTRACT section 5), set-based.
+
+Course-type plugins add theirs (sessions, certificates, activity) through
+``lms_register_actions``; this module is registered like a plugin and uses only
+the public value types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms_graph import models as m
+from lms_graph.hookspecs import hookimpl
+from lms_graph.services.actions import ActionContext
+from lms_graph.services.journal import record_audit
+from lms_graph.services.menus import load_learners
+from lms_graph.values import (
+    ActionDefinition,
+    ActionKind,
+    ActionParam,
+    AssignmentType,
+    CourseKind,
+    LearnerRef,
+    LearnerState,
+    MenuLearner,
+    Outcome,
+)
+
+S = LearnerState
+ALL_STATES = frozenset(S)
+
+
+def _in(*states: LearnerState) -> Any:
+    allowed = frozenset(states)
+    return lambda learner: learner.state in allowed
+
+
+def _refs(
+    learners: Sequence[MenuLearner], attempt_ids: Mapping[int, int] | None = None
+) -> list[LearnerRef]:
+    return [
+        LearnerRef(
+            enrollment_id=learner.enrollment_id,
+            user_id=learner.user_id,
+            course_id=learner.course_id,
+            course_type=learner.course_type,
+            attempt_id=(attempt_ids or {}).get(learner.enrollment_id, learner.attempt_id),
+            attempt_number=learner.attempt_number,
+        )
+        for learner in learners
+    ]
+
+
+async def _members(
+    ctx: ActionContext, learners: Sequence[MenuLearner], states: frozenset[LearnerState]
+) -> list[MenuLearner]:
+    """The member-course learners of curriculum learners, in the given states."""
+    curricula = [learner for learner in learners if learner.course_kind is CourseKind.CURRICULUM]
+    if not curricula:
+        return []
+    member = m.Enrollment.__table__.alias("member")
+    rows = await ctx.db.execute(
+        select(member.c.id)
+        .select_from(m.Enrollment)
+        .join(m.CurriculumCourse, m.CurriculumCourse.curriculum_id == m.Enrollment.course_id)
+        .join(
+            member,
+            (member.c.course_id == m.CurriculumCourse.course_id)
+            & (member.c.user_id == m.Enrollment.user_id)
+            & member.c.unassigned_at.is_(None),
+        )
+        .where(m.Enrollment.id.in_([learner.enrollment_id for learner in curricula]))
+    )
+    found = await load_learners(ctx.lms, ctx.db, ctx.tx.viewer, list(rows.scalars()))
+    return [learner for learner in found.values() if learner.state in states]
+
+
+async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    due = ctx.params.get("dueDate")
+    ids = [learner.enrollment_id for learner in learners]
+    values: dict[str, Any] = (
+        {
+            "due_date": due,
+            "assignment": AssignmentType.REQUIRED,
+            "assigned_by_id": func.coalesce(m.Enrollment.assigned_by_id, ctx.tx.actor_id),
+        }
+        if due is not None
+        else {"due_date": None, "assignment": AssignmentType.OPTIONAL}
+    )
+    await ctx.db.execute(update(m.Enrollment).where(m.Enrollment.id.in_(ids)).values(**values))
+
+
+async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    everyone = [*learners, *await _members(ctx, learners, frozenset(ALL_STATES - {S.NOT_STARTED}))]
+    completed = [learner for learner in everyone if learner.state is S.COMPLETED]
+    open_ = [learner for learner in everyone if learner.state is not S.COMPLETED]
+    new_attempts: dict[int, int] = {}
+    if open_:
+        attempt_ids = [learner.attempt_id for learner in open_]
+        await ctx.db.execute(
+            delete(m.ChapterProgress).where(m.ChapterProgress.attempt_id.in_(attempt_ids))
+        )
+        await ctx.db.execute(delete(m.QuizAnswer).where(m.QuizAnswer.attempt_id.in_(attempt_ids)))
+        await ctx.db.execute(
+            update(m.Attempt)
+            .where(m.Attempt.id.in_(attempt_ids))
+            .values(state=S.NOT_STARTED, progress=0, started_at=None, completed_at=None)
+        )
+    if completed:
+        await ctx.db.execute(
+            update(m.Enrollment)
+            .where(m.Enrollment.id.in_([learner.enrollment_id for learner in completed]))
+            .values(attempt_number=m.Enrollment.attempt_number + 1)
+        )
+        rows = await ctx.db.execute(
+            insert(m.Attempt).returning(m.Attempt.id, m.Attempt.enrollment_id),
+            [
+                {
+                    "enrollment_id": learner.enrollment_id,
+                    "number": learner.attempt_number + 1,
+                    "state": S.NOT_STARTED,
+                    "progress": 0,
+                    "created_at": ctx.now,
+                }
+                for learner in completed
+            ],
+        )
+        new_attempts = {row.enrollment_id: row.id for row in rows}
+    await ctx.lms.call_hook("lms_on_reset", db=ctx.db, learners=_refs(everyone, new_attempts))
+
+
+async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    everyone = [*learners, *await _members(ctx, learners, frozenset(ALL_STATES - {S.COMPLETED}))]
+    await ctx.db.execute(
+        update(m.Attempt)
+        .where(m.Attempt.id.in_([learner.attempt_id for learner in everyone]))
+        .values(
+            state=S.COMPLETED,
+            progress=100,
+            completed_at=ctx.now,
+            started_at=func.coalesce(m.Attempt.started_at, ctx.now),
+        )
+    )
+    await ctx.lms.call_hook("lms_on_completed", db=ctx.db, learners=_refs(everyone))
+
+
+async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    await ctx.db.execute(
+        update(m.Attempt)
+        .where(m.Attempt.id.in_([learner.attempt_id for learner in learners]))
+        .values(
+            state=case(
+                (m.Attempt.started_at.is_(None), S.NOT_STARTED.value),
+                else_=S.IN_PROGRESS.value,
+            ),
+            completed_at=None,
+        )
+    )
+    await ctx.lms.call_hook("lms_on_incomplete", db=ctx.db, learners=_refs(learners))
+
+
+async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    dialect = postgresql if ctx.db.dialect.name == "postgresql" else sqlite
+    pairs = {(learner.course_id, learner.user_id) for learner in learners}
+    await ctx.db.execute(
+        dialect.insert(m.CourseInstructor).on_conflict_do_nothing(),
+        [
+            {
+                "course_id": course_id,
+                "user_id": user_id,
+                "granted_at": ctx.now,
+                "granted_by_id": ctx.tx.actor_id,
+            }
+            for course_id, user_id in sorted(pairs)
+        ],
+    )
+
+
+async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    await ctx.lms.call_hook("lms_on_unassigned", db=ctx.db, learners=_refs(learners))
+    await ctx.db.execute(
+        delete(m.Attempt).where(m.Attempt.id.in_([learner.attempt_id for learner in learners]))
+    )
+    await ctx.db.execute(
+        update(m.Enrollment)
+        .where(m.Enrollment.id.in_([learner.enrollment_id for learner in learners]))
+        .values(unassigned_at=ctx.now)
+    )
+
+
+async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
+    await ctx.lms.call_hook("lms_on_removed", db=ctx.db, learners=_refs(learners))
+    await record_audit(
+        ctx.tx,
+        "remove",
+        [
+            (
+                learner.user_id,
+                learner.course_id,
+                {
+                    "enrollment_id": learner.enrollment_id,
+                    "scope": ctx.params.get("scope"),
+                    "note": ctx.note,
+                },
+            )
+            for learner in learners
+        ],
+    )
+    await ctx.db.execute(
+        delete(m.Enrollment).where(
+            m.Enrollment.id.in_([learner.enrollment_id for learner in learners])
+        )
+    )
+    return {learner.enrollment_id: Outcome.ok("Removed for good.") for learner in learners}
+
+
+def _due_summary(params: Mapping[str, Any]) -> str:
+    due = params.get("dueDate")
+    return f"Due date set to {due.isoformat()}." if due else "Due date removed; now optional."
+
+
+ACTIONS: tuple[ActionDefinition, ...] = (
+    ActionDefinition(
+        key="update_due_date",
+        label="Update/Add Course Due Date",
+        kind=ActionKind.MUTATION,
+        position=10,
+        applies=lambda learner: True,
+        run=_update_due_date,
+        description="A date makes the course required; no date makes it optional.",
+        params=(ActionParam("dueDate", "Date", False, "Due date"),),
+        summary=_due_summary,
+        mass=True,
+    ),
+    ActionDefinition(
+        key="reset_progress",
+        label="Reset Progress",
+        kind=ActionKind.MUTATION,
+        position=30,
+        applies=_in(S.STARTED, S.IN_PROGRESS, S.COMPLETED),
+        run=_reset,
+        description="Clears the latest attempt's progress; a completed attempt stays on record.",
+        destructive=True,
+        confirm="Reset this learner's progress? Their current attempt's work is cleared.",
+        summary=lambda params: "Progress reset.",
+        mass=True,
+    ),
+    ActionDefinition(
+        key="view_history",
+        label="View History",
+        kind=ActionKind.VIEW,
+        position=40,
+        applies=lambda learner: True,
+        description="Everything that happened to this learner in this course.",
+    ),
+    ActionDefinition(
+        key="mark_complete",
+        label="Mark as Complete",
+        kind=ActionKind.MUTATION,
+        position=50,
+        applies=_in(S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.ENROLLED_IN_SESSION),
+        run=_mark_complete,
+        description="Completes the latest attempt, with its certificates and credits.",
+        summary=lambda params: "Marked as complete.",
+        mass=True,
+    ),
+    ActionDefinition(
+        key="mark_incomplete",
+        label="Mark as Incomplete",
+        kind=ActionKind.MUTATION,
+        position=55,
+        applies=_in(S.COMPLETED),
+        run=_mark_incomplete,
+        description="Takes back the latest attempt's completion, certificate and credits.",
+        destructive=True,
+        confirm="Take back this completion, with its certificate and credits?",
+        summary=lambda params: "Marked as incomplete.",
+        in_menu=False,
+        mass=True,
+    ),
+    ActionDefinition(
+        key="view_chapter_insights",
+        label="View Chapter Insights",
+        kind=ActionKind.VIEW,
+        position=80,
+        applies=lambda learner: learner.state is not S.ENROLLED_IN_SESSION,
+        description="Each chapter's status and progress.",
+    ),
+    ActionDefinition(
+        key="view_quiz_insights",
+        label="View Quiz Insights",
+        kind=ActionKind.VIEW,
+        position=90,
+        applies=lambda learner: learner.has_quiz and learner.state is not S.ENROLLED_IN_SESSION,
+        description="Each quiz answer and whether it was right.",
+    ),
+    ActionDefinition(
+        key="make_instructor",
+        label="Make Instructor",
+        kind=ActionKind.MUTATION,
+        position=100,
+        applies=lambda learner: True,
+        run=_make_instructor,
+        description="Grants instructor rights on this course.",
+        summary=lambda params: "Made an instructor of this course.",
+    ),
+    ActionDefinition(
+        key="unassign",
+        label="Unassign User",
+        kind=ActionKind.MUTATION,
+        position=110,
+        applies=_in(S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.ENROLLED_IN_SESSION),
+        run=_unassign,
+        description="Drops the latest attempt; the course leaves the learner's My Learning.",
+        destructive=True,
+        confirm="Unassign this learner? Their current attempt and its progress are dropped.",
+        summary=lambda params: "Unassigned.",
+    ),
+    ActionDefinition(
+        key="remove",
+        label="Remove User",
+        kind=ActionKind.MUTATION,
+        position=120,
+        applies=lambda learner: True,
+        run=_remove,
+        description="Deletes every record of this learner in this course. Cannot be undone.",
+        destructive=True,
+        confirm="Remove this learner for good? Everything they did in this course is deleted.",
+        params=(ActionParam("scope", "Enum", False, "What to remove", ("COURSE",)),),
+        mass=True,
+    ),
+)
+
+
+@hookimpl
+def lms_register_actions() -> Iterable[ActionDefinition]:
+    return ACTIONS

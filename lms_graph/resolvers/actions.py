@@ -1,0 +1,37 @@
+"""Menus and mass actions for the read side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lms_graph.context import Context
+from lms_graph.records import CourseRecord, EnrollmentRecord
+from lms_graph.services import menus
+from lms_graph.values import ActionDefinition
+
+
+def _menu_loader(ctx: Context) -> Any:
+    async def load(ids: list[int]) -> list[list[ActionDefinition]]:
+        found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, ids)
+        return [found.get(eid, []) for eid in ids]
+
+    return ctx.loaders.get("menus", load)
+
+
+def available_actions(ctx: Context, enrollment: EnrollmentRecord) -> Any:
+    """The viewer's menu for this learner (batched per request); none for learners."""
+    if not ctx.viewer.manages(enrollment.course_id):
+        return []
+    return _menu_loader(ctx).load(enrollment.id)
+
+
+async def mass_actions(ctx: Context, course: CourseRecord) -> list[ActionDefinition]:
+    """What the course type offers for many learners at once (``lms_mass_actions``)."""
+    ctx.require_user()
+    ctx.viewer.require_manager(course.id)
+    for _plugin, keys in await ctx.lms.call_hook("lms_mass_actions", course=course):
+        return [ctx.lms.actions[key] for key in keys if key in ctx.lms.actions]
+    return sorted(
+        (action for action in ctx.lms.actions.values() if action.mass),
+        key=lambda action: action.position,
+    )

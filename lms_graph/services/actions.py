@@ -1,0 +1,320 @@
+"""``runAction``: one learner or ten thousand, one transaction, an outcome per learner.
+
+The steps, in order: validate params; resolve targets (IDs, or a course and a
+filter); refuse the whole run if the viewer does not manage every course
+involved; skip learners the action does not apply to (NOT_APPLICABLE) or that a
+plugin vetoes; claim the rest with a version check (those changed since they
+were read are STALE); run the action on what was claimed, set-based; write one
+history line per OK learner. ``dryRun`` does all of it and rolls back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+
+from lms_graph import models as m
+from lms_graph.auth import Viewer
+from lms_graph.core import LMS
+from lms_graph.errors import BadInput, Conflict, Forbidden
+from lms_graph.resolvers.lists import LearnerQuery, learners_select
+from lms_graph.services.journal import HistoryLine, record_history
+from lms_graph.services.menus import load_learners
+from lms_graph.services.tx import Tx, write
+from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
+
+_CHUNK = 5000
+
+NOT_FOUND = Outcome(OutcomeStatus.FAILED, "NOT_FOUND", "No learner has this enrollment ID.")
+STALE = Outcome.skipped("STALE", "The learner changed while the action ran; look again.")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionRequest:
+    action: str
+    enrollment_ids: Sequence[int] | None = None
+    course_id: int | None = None
+    filter: LearnerQuery | None = None
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    note: str | None = None
+    dry_run: bool = False
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        body = {
+            "action": self.action,
+            "enrollment_ids": list(self.enrollment_ids or []),
+            "course_id": self.course_id,
+            "filter": dataclasses.asdict(self.filter) if self.filter else None,
+            "params": self.params,
+            "note": self.note,
+            "dry_run": self.dry_run,
+        }
+        raw = json.dumps(body, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()
+
+
+@dataclasses.dataclass(slots=True)
+class RunResult:
+    action: str
+    dry_run: bool
+    outcomes: list[tuple[int, Outcome]]
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(1 for _, outcome in self.outcomes if outcome.status is status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "dry_run": self.dry_run,
+            "outcomes": [[eid, o.status.value, o.code, o.message] for eid, o in self.outcomes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        return cls(
+            action=data["action"],
+            dry_run=data["dry_run"],
+            outcomes=[
+                (eid, Outcome(OutcomeStatus(status), code, message))
+                for eid, status, code, message in data["outcomes"]
+            ],
+        )
+
+
+@dataclasses.dataclass(slots=True)
+class ActionContext:
+    """What an action's ``run`` receives: the transaction, the params and the note."""
+
+    tx: Tx
+    action: ActionDefinition
+    params: Mapping[str, Any]
+    note: str | None
+
+    @property
+    def lms(self) -> LMS:
+        return self.tx.lms
+
+    @property
+    def db(self) -> Any:
+        return self.tx.db
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.tx.now
+
+
+class _DryRun(Exception):
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+
+
+def validate_params(
+    action: ActionDefinition, raw: Mapping[str, Any] | None, today: dt.date
+) -> dict[str, Any]:
+    """Params by the action's declaration: required ones present, types and choices right."""
+    raw = dict(raw or {})
+    known = {param.name for param in action.params}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BadInput(f"{action.key} takes no parameter {', '.join(unknown)}.")
+    values: dict[str, Any] = {}
+    for param in action.params:
+        value = raw.get(param.name)
+        if value is None:
+            if param.required and param.name not in raw:
+                raise BadInput(f"{action.key} needs `{param.name}` ({param.label}).")
+            values[param.name] = param.choices[0] if param.choices and param.required else None
+            continue
+        if param.type == "Date":
+            try:
+                values[param.name] = dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise BadInput(f"`{param.name}` must be a date like 2026-12-31.") from None
+            if values[param.name] < today:
+                raise BadInput(f"`{param.name}` cannot be in the past.")
+        elif param.type == "Boolean":
+            if not isinstance(value, bool):
+                raise BadInput(f"`{param.name}` must be true or false.")
+            values[param.name] = value
+        else:
+            if not isinstance(value, str):
+                raise BadInput(f"`{param.name}` must be a string.")
+            if param.choices is not None and value not in param.choices:
+                raise BadInput(f"`{param.name}` must be one of {', '.join(param.choices)}.")
+            values[param.name] = value
+    return values
+
+
+async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
+    limit = tx.lms.settings.max_action_targets
+    if request.enrollment_ids is not None:
+        if request.course_id is not None or request.filter is not None:
+            raise BadInput(
+                "Name learners by `enrollmentIds` or by `courseId` + `filter`, not both."
+            )
+        ids = list(dict.fromkeys(request.enrollment_ids))
+    elif request.course_id is not None:
+        query = learners_select(
+            request.course_id, request.filter or LearnerQuery(), tx.now.date()
+        ).with_only_columns(m.Enrollment.id)
+        ids = list(
+            (await tx.db.execute(query.order_by(m.Enrollment.id).limit(limit + 1))).scalars()
+        )
+    else:
+        raise BadInput("Name the learners: `enrollmentIds`, or `courseId` with a `filter`.")
+    if not ids:
+        raise BadInput("No learner matches: nothing to do.")
+    if len(ids) > limit:
+        raise BadInput(f"An action runs on at most {limit} learners at once; narrow the filter.")
+    return ids
+
+
+async def _claim(tx: Tx, learners: Sequence[MenuLearner]) -> set[int]:
+    """Bump the version of learners still as they were read; the rest changed meanwhile."""
+    claimed: set[int] = set()
+    for start in range(0, len(learners), _CHUNK):
+        chunk = learners[start : start + _CHUNK]
+        rows = await tx.db.execute(
+            update(m.Enrollment)
+            .where(
+                tuple_(m.Enrollment.id, m.Enrollment.version).in_(
+                    [(learner.enrollment_id, learner.version) for learner in chunk]
+                )
+            )
+            .values(version=m.Enrollment.version + 1)
+            .returning(m.Enrollment.id)
+        )
+        claimed.update(rows.scalars())
+    return claimed
+
+
+async def _replay(tx: Tx, request: ActionRequest) -> RunResult | None:
+    if request.idempotency_key is None:
+        return None
+    row = (
+        await tx.db.execute(
+            select(m.ActionRunRecord.request_hash, m.ActionRunRecord.result).where(
+                m.ActionRunRecord.actor_id == tx.viewer.id,
+                m.ActionRunRecord.idempotency_key == request.idempotency_key,
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != request.fingerprint():
+        raise Conflict("This idempotency key was already used for a different request.")
+    return RunResult.from_json(row.result)
+
+
+async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunResult:
+    viewer.require_user()
+    action = lms.actions.get(request.action)
+    if action is None:
+        raise BadInput(f"Unknown action {request.action!r}.")
+    if action.kind is not ActionKind.MUTATION or action.run is None:
+        raise BadInput(f"{action.key} is a view: read it through its field, not runAction.")
+    try:
+        async with write(lms, viewer) as tx:
+            replayed = await _replay(tx, request)
+            if replayed is not None:
+                return replayed
+            params = validate_params(action, request.params, tx.now.date())
+            result = await _run(tx, action, request, params)
+            if request.idempotency_key is not None and not request.dry_run:
+                await tx.db.execute(
+                    insert(m.ActionRunRecord).values(
+                        actor_id=viewer.id,
+                        idempotency_key=request.idempotency_key,
+                        request_hash=request.fingerprint(),
+                        result=result.to_json(),
+                        created_at=tx.now,
+                    )
+                )
+            if request.dry_run:
+                raise _DryRun(result)
+    except _DryRun as dry:
+        return dry.result
+    return result
+
+
+async def _run(
+    tx: Tx, action: ActionDefinition, request: ActionRequest, params: dict[str, Any]
+) -> RunResult:
+    ids = await _target_ids(tx, request)
+    learners = await load_learners(tx.lms, tx.db, tx.viewer, ids)
+    for course_id in sorted({learner.course_id for learner in learners.values()}):
+        if not tx.viewer.manages(course_id):
+            raise Forbidden(
+                "Only administrators and the course's instructors may act on its learners."
+            )
+    outcomes: dict[int, Outcome] = {eid: NOT_FOUND for eid in ids if eid not in learners}
+    fitting: list[MenuLearner] = []
+    for eid in ids:
+        learner = learners.get(eid)
+        if learner is None:
+            continue
+        if action.applies(learner):
+            fitting.append(learner)
+        else:
+            outcomes[eid] = Outcome.skipped(
+                "NOT_APPLICABLE",
+                f"{action.label} does not apply to a learner who is "
+                f"{learner.state.value.replace('_', ' ').lower()}.",
+            )
+    if fitting:
+        for _plugin, vetoes in await tx.lms.call_hook(
+            "lms_veto_action",
+            db=tx.db,
+            action=action.key,
+            viewer=tx.viewer,
+            learners=fitting,
+            params=params,
+        ):
+            for eid, outcome in vetoes.items():
+                outcomes.setdefault(eid, outcome)
+    candidates = [learner for learner in fitting if learner.enrollment_id not in outcomes]
+    claimed = await _claim(tx, candidates)
+    for learner in candidates:
+        if learner.enrollment_id not in claimed:
+            outcomes[learner.enrollment_id] = STALE
+    runnable = [learner for learner in candidates if learner.enrollment_id in claimed]
+    if runnable:
+        assert action.run is not None
+        context = ActionContext(tx=tx, action=action, params=params, note=request.note)
+        for eid, outcome in (await action.run(context, runnable) or {}).items():
+            outcomes[eid] = outcome
+    ok = [
+        learner.enrollment_id
+        for learner in runnable
+        if outcomes.get(learner.enrollment_id, Outcome.ok()).status is OutcomeStatus.OK
+    ]
+    if action.summary is not None:
+        summary = action.summary(params)
+        await record_history(
+            tx,
+            [
+                HistoryLine(eid, action.key, summary, note=request.note, details=_jsonable(params))
+                for eid in ok
+            ],
+        )
+    return RunResult(
+        action=action.key,
+        dry_run=request.dry_run,
+        outcomes=[(eid, outcomes.get(eid, Outcome.ok())) for eid in ids],
+    )
+
+
+def _jsonable(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not params:
+        return None
+    return {
+        key: value.isoformat() if isinstance(value, dt.date) else value
+        for key, value in params.items()
+    }
