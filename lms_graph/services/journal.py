@@ -6,10 +6,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import JSON, Integer, String, insert, literal, select
 
 from lms_graph import models as m
 from lms_graph.services.tx import Tx
+from lms_graph.sql import ids_in
 from lms_graph.values import NotificationMessage
 
 
@@ -40,6 +41,34 @@ async def record_history(tx: Tx, lines: Sequence[HistoryLine]) -> None:
             }
             for line in lines
         ],
+    )
+
+
+async def record_history_for(
+    tx: Tx,
+    enrollment_ids: Sequence[int],
+    action: str,
+    summary: str,
+    *,
+    note: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """The same history line for many learners, in one ``INSERT ... SELECT``."""
+    if not enrollment_ids:
+        return
+    await tx.db.execute(
+        insert(m.HistoryEntry).from_select(
+            ["enrollment_id", "actor_id", "at", "action", "summary", "note", "details"],
+            select(
+                m.Enrollment.id,
+                literal(tx.actor_id, Integer),
+                literal(tx.now, m.HistoryEntry.at.type),
+                literal(action, String),
+                literal(summary, String),
+                literal(note, String),
+                literal(dict(details) if details else None, JSON),
+            ).where(ids_in(m.Enrollment.id, enrollment_ids)),
+        )
     )
 
 

@@ -12,6 +12,7 @@ from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
+from lms_graph.sql import ids_in
 from lms_graph.values import (
     ActionDefinition,
     ChapterKind,
@@ -41,7 +42,7 @@ def _learners_query(ids: Sequence[int]) -> Any:
         )
         .join(m.Attempt, CURRENT_ATTEMPT)
         .join(m.Course, m.Course.id == m.Enrollment.course_id)
-        .where(m.Enrollment.id.in_(ids), ACTIVE_ENROLLMENT)
+        .where(ids_in(m.Enrollment.id, ids), ACTIVE_ENROLLMENT)
     )
 
 
@@ -51,39 +52,53 @@ async def load_learners(
     """The learners' menu views, with every plugin's facts: one statement plus the hooks."""
     if not ids:
         return {}
-    rows = (await db.execute(_learners_query(ids))).all()
+    rows = [tuple(row) for row in (await db.execute(_learners_query(ids))).all()]
     refs = [
         LearnerRef(
-            enrollment_id=row.id,
-            user_id=row.user_id,
-            course_id=row.course_id,
-            course_type=row.course_type,
-            attempt_id=row.attempt_id,
-            attempt_number=row.attempt_number,
+            enrollment_id=eid,
+            user_id=user_id,
+            course_id=course_id,
+            course_type=course_type,
+            attempt_id=attempt_id,
+            attempt_number=attempt_number,
         )
-        for row in rows
+        for eid, user_id, course_id, course_type, _, _, _, attempt_number, attempt_id, _ in rows
     ]
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
     if refs:
         for _plugin, answer in await lms.call_hook("lms_learner_facts", db=db, learners=refs):
             for enrollment_id, values in answer.items():
                 facts[enrollment_id].update(values)
+    no_facts: Mapping[str, Any] = {}
+    is_admin = viewer.is_admin
+    states = {state.value: state for state in LearnerState}
     return {
-        row.id: MenuLearner(
-            enrollment_id=row.id,
-            user_id=row.user_id,
-            course_id=row.course_id,
-            course_type=row.course_type,
-            course_kind=row.kind,
-            state=LearnerState(row.state),
-            has_quiz=bool(row.has_quiz),
-            attempt_number=row.attempt_number,
-            attempt_id=row.attempt_id,
-            version=row.version,
-            viewer_is_admin=viewer.is_admin,
-            facts=facts.get(row.id, {}),
+        eid: MenuLearner(
+            enrollment_id=eid,
+            user_id=user_id,
+            course_id=course_id,
+            course_type=course_type,
+            course_kind=kind,
+            state=states[state],
+            has_quiz=bool(has_quiz),
+            attempt_number=attempt_number,
+            attempt_id=attempt_id,
+            version=version,
+            viewer_is_admin=is_admin,
+            facts=facts.get(eid, no_facts),
         )
-        for row in rows
+        for (
+            eid,
+            user_id,
+            course_id,
+            course_type,
+            kind,
+            state,
+            has_quiz,
+            attempt_number,
+            attempt_id,
+            version,
+        ) in rows
     }
 
 
