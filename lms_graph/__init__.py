@@ -4,15 +4,22 @@ This module is the whole public surface for plugin authors: import ``hookimpl``
 and the value types from here, nothing deeper.
 """
 
+from lms_graph.auth import Viewer
 from lms_graph.core import LMS
+from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound
 from lms_graph.hookspecs import hookimpl
+from lms_graph.ids import decode_id, to_global_id
 from lms_graph.records import (
     ChapterRecord,
     CourseRecord,
     EnrollmentRecord,
     UserRecord,
 )
+from lms_graph.services.actions import ActionContext
 from lms_graph.values import (
+    ActionDefinition,
+    ActionKind,
+    ActionParam,
     AssignmentType,
     ChapterKind,
     CourseKind,
@@ -22,26 +29,46 @@ from lms_graph.values import (
     LearnerRef,
     LearnerState,
     LearnerStatus,
+    MenuLearner,
     MigrationSource,
     NotificationMessage,
+    Outcome,
+    OutcomeStatus,
+    SQLExecutor,
 )
 
 __all__ = [
     "LMS",
+    "ActionContext",
+    "ActionDefinition",
+    "ActionKind",
+    "ActionParam",
     "AssignmentType",
+    "BadInput",
     "ChapterKind",
     "ChapterRecord",
+    "Conflict",
     "CourseKind",
     "CourseRecord",
     "CourseType",
     "EnrollmentRecord",
+    "Forbidden",
     "GraphQLExtension",
+    "LMSError",
     "LearnerProgress",
     "LearnerRef",
     "LearnerState",
     "LearnerStatus",
+    "MenuLearner",
     "MigrationSource",
+    "NotFound",
     "NotificationMessage",
+    "Outcome",
+    "OutcomeStatus",
+    "SQLExecutor",
     "UserRecord",
+    "Viewer",
+    "decode_id",
     "hookimpl",
+    "to_global_id",
 ]

@@ -4,7 +4,7 @@ Rules that hold for all hooks:
 
 - Hooks are always called with keyword arguments; an implementation may accept
   only the arguments it needs. Arguments are only ever added, never removed.
-- Hooks named ``lms_register_*``, ``lms_graphql`` and ``lms_routes`` run once at
+- Hooks named ``lms_register_*``, ``lms_migrations``, ``lms_graphql`` and ``lms_routes`` run once at
   start-up; an exception there stops the server (fail at start-up, not at 3 a.m.).
 - The other hooks run per request. An implementation may be a plain function or
   an ``async def``; a per-request hook that raises fails only that request (or
@@ -97,8 +97,8 @@ def lms_routes(lms: LMS) -> Iterable[BaseRoute] | None:
     Args:
         lms: the running service (settings, database, plugin manager).
 
-    Returns: routes, or None. Every result is mounted before the core's
-    catch-all routes; a path claimed twice stops start-up.
+    Returns: routes, or None. Every result is mounted beside the core's routes;
+    a path claimed twice, or a core path, stops start-up.
     """
 
 
@@ -124,7 +124,8 @@ def lms_learner_status(
     Returns: ``{enrollment_id: LearnerStatus}`` for the learners this plugin
     decides (it may leave some out), or None when ``course_type`` is not
     its own. The first plugin to decide a learner wins; learners nobody
-    decides get the core's rule (started, any chapter done, all done).
+    decides get the core's rule (NOT_STARTED until started, COMPLETED when
+    every chapter is done, STARTED otherwise).
     """
 
 
