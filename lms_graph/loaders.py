@@ -53,6 +53,8 @@ class Loaders:
         self.courses = DataLoader(self._courses)
         self.enrollments = DataLoader(self._enrollments)
         self.chapters = DataLoader(self._chapters)
+        self.questions = DataLoader(self._questions)
+        self.notifications = DataLoader(self._notifications)
         self.chapters_by_course = DataLoader(self._chapters_by_course)
         self.questions_by_chapter = DataLoader(self._questions_by_chapter)
         self.instructors_by_course = DataLoader(self._instructors_by_course)
@@ -90,6 +92,14 @@ class Loaders:
     async def _chapters(self, ids: list[int]) -> list[ChapterRecord | None]:
         rows = await self._rows(select(m.Chapter).where(m.Chapter.id.in_(ids)))
         return _by_key(ids, ((r["id"], ChapterRecord.from_row(r)) for r in rows))
+
+    async def _questions(self, ids: list[int]) -> list[QuestionRecord | None]:
+        rows = await self._rows(select(m.Question).where(m.Question.id.in_(ids)))
+        return _by_key(ids, ((r["id"], QuestionRecord.from_row(r)) for r in rows))
+
+    async def _notifications(self, ids: list[int]) -> list[NotificationRecord | None]:
+        rows = await self._rows(select(m.Notification).where(m.Notification.id.in_(ids)))
+        return _by_key(ids, ((r["id"], NotificationRecord.from_row(r)) for r in rows))
 
     async def _chapters_by_course(self, ids: list[int]) -> list[list[ChapterRecord]]:
         rows = await self._rows(

@@ -15,9 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lms_graph import models as m
 from lms_graph.hookspecs import hookimpl
+from lms_graph.queries import ACTIVE_ENROLLMENT
 from lms_graph.services.actions import ActionContext
-from lms_graph.services.journal import record_audit
+from lms_graph.services.journal import HistoryLine, record_audit, record_history
 from lms_graph.services.menus import load_learners
+from lms_graph.services.progress import refresh_statuses
+from lms_graph.sql import ids_in
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,
@@ -40,16 +43,18 @@ def _in(*states: LearnerState) -> Any:
 
 
 def _refs(
-    learners: Sequence[MenuLearner], attempt_ids: Mapping[int, int] | None = None
+    learners: Sequence[MenuLearner], new_attempts: Mapping[int, int] | None = None
 ) -> list[LearnerRef]:
+    """Hook arguments; ``new_attempts`` maps learners who moved on to a new attempt to it."""
+    new = new_attempts or {}
     return [
         LearnerRef(
             enrollment_id=learner.enrollment_id,
             user_id=learner.user_id,
             course_id=learner.course_id,
             course_type=learner.course_type,
-            attempt_id=(attempt_ids or {}).get(learner.enrollment_id, learner.attempt_id),
-            attempt_number=learner.attempt_number,
+            attempt_id=new.get(learner.enrollment_id, learner.attempt_id),
+            attempt_number=learner.attempt_number + (1 if learner.enrollment_id in new else 0),
         )
         for learner in learners
     ]
@@ -58,7 +63,8 @@ def _refs(
 async def _members(
     ctx: ActionContext, learners: Sequence[MenuLearner], states: frozenset[LearnerState]
 ) -> list[MenuLearner]:
-    """The member-course learners of curriculum learners, in the given states."""
+    """The member-course learners of curriculum learners, in the given states, leaving
+    out those the action names itself (they are acted on once)."""
     curricula = [learner for learner in learners if learner.course_kind is CourseKind.CURRICULUM]
     if not curricula:
         return []
@@ -73,10 +79,50 @@ async def _members(
             & (member.c.user_id == m.Enrollment.user_id)
             & member.c.unassigned_at.is_(None),
         )
-        .where(m.Enrollment.id.in_([learner.enrollment_id for learner in curricula]))
+        .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in curricula]))
     )
-    found = await load_learners(ctx.lms, ctx.db, ctx.tx.viewer, list(rows.scalars()))
+    named = {learner.enrollment_id for learner in learners}
+    ids = [eid for eid in rows.scalars() if eid not in named]
+    found = await load_learners(ctx.lms, ctx.db, ctx.tx.viewer, ids)
     return [learner for learner in found.values() if learner.state in states]
+
+
+async def _member_history(ctx: ActionContext, members: Sequence[MenuLearner]) -> None:
+    """Member courses acted on through their curriculum get a history line of their own."""
+    if not members or ctx.action.summary is None:
+        return
+    summary = ctx.action.summary(ctx.params)
+    await record_history(
+        ctx.tx,
+        [
+            HistoryLine(learner.enrollment_id, ctx.action.key, summary, note=ctx.note)
+            for learner in members
+        ],
+    )
+
+
+async def _refresh_curricula(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    """Curricula follow their courses: recompute those holding courses acted on here, as
+    when learners make progress themselves (a curriculum's completion sticks)."""
+    pairs = {
+        (learner.user_id, learner.course_id)
+        for learner in learners
+        if learner.course_kind is CourseKind.COURSE
+    }
+    if not pairs:
+        return
+    rows = await ctx.db.execute(
+        select(m.Enrollment.id, m.Enrollment.user_id, m.CurriculumCourse.course_id)
+        .join(m.CurriculumCourse, m.CurriculumCourse.curriculum_id == m.Enrollment.course_id)
+        .where(
+            ids_in(m.Enrollment.user_id, sorted({user_id for user_id, _ in pairs})),
+            ids_in(m.CurriculumCourse.course_id, sorted({course_id for _, course_id in pairs})),
+            ACTIVE_ENROLLMENT,
+        )
+    )
+    curricula = {row.id for row in rows if (row.user_id, row.course_id) in pairs}
+    if curricula:
+        await refresh_statuses(ctx.tx, curricula)
 
 
 async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
@@ -91,29 +137,32 @@ async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) 
         if due is not None
         else {"due_date": None, "assignment": AssignmentType.OPTIONAL}
     )
-    await ctx.db.execute(update(m.Enrollment).where(m.Enrollment.id.in_(ids)).values(**values))
+    await ctx.db.execute(update(m.Enrollment).where(ids_in(m.Enrollment.id, ids)).values(**values))
 
 
 async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    everyone = [*learners, *await _members(ctx, learners, frozenset(ALL_STATES - {S.NOT_STARTED}))]
+    members = await _members(ctx, learners, frozenset(ALL_STATES - {S.NOT_STARTED}))
+    everyone = [*learners, *members]
     completed = [learner for learner in everyone if learner.state is S.COMPLETED]
     open_ = [learner for learner in everyone if learner.state is not S.COMPLETED]
     new_attempts: dict[int, int] = {}
     if open_:
         attempt_ids = [learner.attempt_id for learner in open_]
         await ctx.db.execute(
-            delete(m.ChapterProgress).where(m.ChapterProgress.attempt_id.in_(attempt_ids))
+            delete(m.ChapterProgress).where(ids_in(m.ChapterProgress.attempt_id, attempt_ids))
         )
-        await ctx.db.execute(delete(m.QuizAnswer).where(m.QuizAnswer.attempt_id.in_(attempt_ids)))
+        await ctx.db.execute(
+            delete(m.QuizAnswer).where(ids_in(m.QuizAnswer.attempt_id, attempt_ids))
+        )
         await ctx.db.execute(
             update(m.Attempt)
-            .where(m.Attempt.id.in_(attempt_ids))
+            .where(ids_in(m.Attempt.id, attempt_ids))
             .values(state=S.NOT_STARTED, progress=0, started_at=None, completed_at=None)
         )
     if completed:
         await ctx.db.execute(
             update(m.Enrollment)
-            .where(m.Enrollment.id.in_([learner.enrollment_id for learner in completed]))
+            .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed]))
             .values(attempt_number=m.Enrollment.attempt_number + 1)
         )
         rows = await ctx.db.execute(
@@ -131,13 +180,16 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
         )
         new_attempts = {row.enrollment_id: row.id for row in rows}
     await ctx.lms.call_hook("lms_on_reset", db=ctx.db, learners=_refs(everyone, new_attempts))
+    await _member_history(ctx, members)
+    await _refresh_curricula(ctx, everyone)
 
 
 async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    everyone = [*learners, *await _members(ctx, learners, frozenset(ALL_STATES - {S.COMPLETED}))]
+    members = await _members(ctx, learners, frozenset(ALL_STATES - {S.COMPLETED}))
+    everyone = [*learners, *members]
     await ctx.db.execute(
         update(m.Attempt)
-        .where(m.Attempt.id.in_([learner.attempt_id for learner in everyone]))
+        .where(ids_in(m.Attempt.id, [learner.attempt_id for learner in everyone]))
         .values(
             state=S.COMPLETED,
             progress=100,
@@ -146,12 +198,14 @@ async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) ->
         )
     )
     await ctx.lms.call_hook("lms_on_completed", db=ctx.db, learners=_refs(everyone))
+    await _member_history(ctx, members)
+    await _refresh_curricula(ctx, everyone)
 
 
 async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     await ctx.db.execute(
         update(m.Attempt)
-        .where(m.Attempt.id.in_([learner.attempt_id for learner in learners]))
+        .where(ids_in(m.Attempt.id, [learner.attempt_id for learner in learners]))
         .values(
             state=case(
                 (m.Attempt.started_at.is_(None), S.NOT_STARTED.value),
@@ -161,6 +215,7 @@ async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) 
         )
     )
     await ctx.lms.call_hook("lms_on_incomplete", db=ctx.db, learners=_refs(learners))
+    await _refresh_curricula(ctx, learners)
 
 
 async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
@@ -183,11 +238,11 @@ async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) 
 async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     await ctx.lms.call_hook("lms_on_unassigned", db=ctx.db, learners=_refs(learners))
     await ctx.db.execute(
-        delete(m.Attempt).where(m.Attempt.id.in_([learner.attempt_id for learner in learners]))
+        delete(m.Attempt).where(ids_in(m.Attempt.id, [learner.attempt_id for learner in learners]))
     )
     await ctx.db.execute(
         update(m.Enrollment)
-        .where(m.Enrollment.id.in_([learner.enrollment_id for learner in learners]))
+        .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners]))
         .values(unassigned_at=ctx.now)
     )
 
@@ -212,7 +267,7 @@ async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mappin
     )
     await ctx.db.execute(
         delete(m.Enrollment).where(
-            m.Enrollment.id.in_([learner.enrollment_id for learner in learners])
+            ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners])
         )
     )
     return {learner.enrollment_id: Outcome.ok("Removed for good.") for learner in learners}

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import String, func, literal, select
 
 from lms_graph import models as m
 from lms_graph.context import Context
@@ -131,7 +131,12 @@ def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySe
             | m.User.employee_id.ilike(pattern, escape="\\")
         )
     if spec.overdue is not None:
-        overdue = (m.Enrollment.due_date < today) & (m.Attempt.completed_at.is_(None))
+        # Spelled out so that no NULL reaches NOT: a learner without a due date is not overdue.
+        overdue = (
+            m.Enrollment.due_date.is_not(None)
+            & (m.Enrollment.due_date < today)
+            & m.Attempt.completed_at.is_(None)
+        )
         query = query.where(overdue if spec.overdue else ~overdue)
     return query
 
@@ -139,7 +144,7 @@ def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySe
 def _learner_keys(spec: LearnerQuery) -> list[SortKey]:
     desc = spec.descending
     if spec.order == "NAME":
-        first = SortKey(func.lower(m.User.name), desc)
+        first = SortKey(func.lower(m.User.name, type_=String()), desc)
     elif spec.order == "DUE_DATE":
         # Learners without a due date come last in either direction.
         first = SortKey(

@@ -8,7 +8,14 @@ from typing import Any
 from lms_graph.context import Context
 from lms_graph.errors import BadInput
 from lms_graph.ids import decode_id, from_global_id
-from lms_graph.records import ChapterRecord, CourseRecord, EnrollmentRecord, UserRecord
+from lms_graph.records import (
+    ChapterRecord,
+    CourseRecord,
+    EnrollmentRecord,
+    NotificationRecord,
+    QuestionRecord,
+    UserRecord,
+)
 from lms_graph.resolvers.visibility import sees_enrollment, sees_user
 
 NodeResolver = Callable[[Context, int], Awaitable[Any]]
@@ -29,6 +36,20 @@ async def chapter(ctx: Context, pk: int) -> ChapterRecord | None:
     return record
 
 
+async def question(ctx: Context, pk: int) -> QuestionRecord | None:
+    record: QuestionRecord | None = await ctx.loaders.questions.load(pk)
+    return record
+
+
+async def notification(ctx: Context, pk: int) -> NotificationRecord | None:
+    """The user's own notifications; admins see everyone's."""
+    record: NotificationRecord | None = await ctx.loaders.notifications.load(pk)
+    viewer = ctx.viewer
+    if record is None or not (viewer.is_admin or viewer.id == record.user_id):
+        return None
+    return record
+
+
 async def enrollment(ctx: Context, pk: int) -> EnrollmentRecord | None:
     record: EnrollmentRecord | None = await ctx.loaders.enrollments.load(pk)
     return record if record is not None and sees_enrollment(ctx.viewer, record) else None
@@ -38,7 +59,9 @@ CORE_NODES: Mapping[str, NodeResolver] = {
     "User": user,
     "Course": course,
     "Chapter": chapter,
+    "Question": question,
     "Enrollment": enrollment,
+    "Notification": notification,
 }
 
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import BigInteger, ColumnElement, Select, TypeDecorator, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from lms_graph.db import RequestConnection
@@ -71,11 +71,34 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if "t" in value:
-            return dt.datetime.fromisoformat(value["t"])
+            moment = dt.datetime.fromisoformat(value["t"])
+            if moment.tzinfo is None:
+                raise ValueError("bad cursor value")
+            return moment
         if "d" in value:
             return dt.date.fromisoformat(value["d"])
         raise ValueError("bad cursor value")
     return value
+
+
+def _fits(value: Any, key: SortKey) -> bool:
+    """Whether a cursor value can be compared with the key's column (when its type is known):
+    a cursor of another list or order is refused, not sent to the database."""
+    sql_type = key.expression.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        python_type = sql_type.python_type
+    except NotImplementedError:
+        return True
+    if python_type is object:
+        return True
+    if python_type is int:
+        bits = 63 if isinstance(sql_type, BigInteger) else 31
+        return type(value) is int and -(2**bits) <= value < 2**bits
+    if python_type is dt.date:
+        return type(value) is dt.date
+    return isinstance(value, python_type)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -83,13 +106,16 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != size:
+        if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError("bad cursor")
-        return [_decode_value(v) for v in values]
+        decoded = [_decode_value(v) for v in values]
+        if not all(_fits(value, key) for value, key in zip(decoded, keys, strict=True)):
+            raise ValueError("bad cursor")
+        return decoded
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
         raise BadInput("The `after` cursor is not one this list gave out.") from None
 
@@ -128,7 +154,7 @@ async def keyset_page(
         *(key.expression.desc() if key.descending else key.expression.asc() for key in keys)
     )
     if after is not None:
-        statement = statement.where(_after(keys, decode_cursor(after, len(keys))))
+        statement = statement.where(_after(keys, decode_cursor(after, keys)))
     rows = (await db.execute(statement.limit(first + 1))).mappings().all()
     edges = [
         EdgeRecord(cursor=encode_cursor([row[f"_k{i}"] for i in range(len(keys))]), node=make(row))

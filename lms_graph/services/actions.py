@@ -17,20 +17,20 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.errors import BadInput, Conflict, Forbidden
 from lms_graph.resolvers.lists import LearnerQuery, learners_select
-from lms_graph.services.journal import HistoryLine, record_history
+from lms_graph.services.journal import record_history_for
 from lms_graph.services.menus import load_learners
 from lms_graph.services.tx import Tx, write
+from lms_graph.sql import pairs_in
 from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
 
-_CHUNK = 5000
-
+OK = Outcome.ok()
 NOT_FOUND = Outcome(OutcomeStatus.FAILED, "NOT_FOUND", "No learner has this enrollment ID.")
 STALE = Outcome.skipped("STALE", "The learner changed while the action ran; look again.")
 
@@ -152,6 +152,11 @@ def validate_params(
     return values
 
 
+def _require_manager(tx: Tx, course_id: int) -> None:
+    if not tx.viewer.manages(course_id):
+        raise Forbidden("Only administrators and the course's instructors may act on its learners.")
+
+
 async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
     limit = tx.lms.settings.max_action_targets
     if request.enrollment_ids is not None:
@@ -161,6 +166,8 @@ async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
             )
         ids = list(dict.fromkeys(request.enrollment_ids))
     elif request.course_id is not None:
+        # Rights first: whether a course has (matching) learners is not for outsiders.
+        _require_manager(tx, request.course_id)
         query = learners_select(
             request.course_id, request.filter or LearnerQuery(), tx.now.date()
         ).with_only_columns(m.Enrollment.id)
@@ -178,21 +185,21 @@ async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
 
 async def _claim(tx: Tx, learners: Sequence[MenuLearner]) -> set[int]:
     """Bump the version of learners still as they were read; the rest changed meanwhile."""
-    claimed: set[int] = set()
-    for start in range(0, len(learners), _CHUNK):
-        chunk = learners[start : start + _CHUNK]
-        rows = await tx.db.execute(
-            update(m.Enrollment)
-            .where(
-                tuple_(m.Enrollment.id, m.Enrollment.version).in_(
-                    [(learner.enrollment_id, learner.version) for learner in chunk]
-                )
+    if not learners:
+        return set()
+    rows = await tx.db.execute(
+        update(m.Enrollment)
+        .where(
+            pairs_in(
+                m.Enrollment.id,
+                m.Enrollment.version,
+                [(learner.enrollment_id, learner.version) for learner in learners],
             )
-            .values(version=m.Enrollment.version + 1)
-            .returning(m.Enrollment.id)
         )
-        claimed.update(rows.scalars())
-    return claimed
+        .values(version=m.Enrollment.version + 1)
+        .returning(m.Enrollment.id)
+    )
+    return set(rows.scalars())
 
 
 async def _replay(tx: Tx, request: ActionRequest) -> RunResult | None:
@@ -250,10 +257,7 @@ async def _run(
     ids = await _target_ids(tx, request)
     learners = await load_learners(tx.lms, tx.db, tx.viewer, ids)
     for course_id in sorted({learner.course_id for learner in learners.values()}):
-        if not tx.viewer.manages(course_id):
-            raise Forbidden(
-                "Only administrators and the course's instructors may act on its learners."
-            )
+        _require_manager(tx, course_id)
     outcomes: dict[int, Outcome] = {eid: NOT_FOUND for eid in ids if eid not in learners}
     fitting: list[MenuLearner] = []
     for eid in ids:
@@ -293,21 +297,17 @@ async def _run(
     ok = [
         learner.enrollment_id
         for learner in runnable
-        if outcomes.get(learner.enrollment_id, Outcome.ok()).status is OutcomeStatus.OK
+        if outcomes.get(learner.enrollment_id, OK).status is OutcomeStatus.OK
     ]
     if action.summary is not None:
         summary = action.summary(params)
-        await record_history(
-            tx,
-            [
-                HistoryLine(eid, action.key, summary, note=request.note, details=_jsonable(params))
-                for eid in ok
-            ],
+        await record_history_for(
+            tx, ok, action.key, summary, note=request.note, details=_jsonable(params)
         )
     return RunResult(
         action=action.key,
         dry_run=request.dry_run,
-        outcomes=[(eid, outcomes.get(eid, Outcome.ok())) for eid in ids],
+        outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
     )
 
 

@@ -50,12 +50,14 @@ def resolve_assignment(
     return assignment
 
 
-async def load_course(tx: Tx, course_id: int) -> CourseRecord:
-    row = (
-        (await tx.db.execute(select(*COURSE_COLUMNS).where(m.Course.id == course_id)))
-        .mappings()
-        .one_or_none()
-    )
+async def load_course(tx: Tx, course_id: int, *, lock: bool = False) -> CourseRecord:
+    """The course, or NOT_FOUND. ``lock`` holds its row until commit, so that concurrent
+    enrollments in one course queue instead of colliding (PostgreSQL; SQLite writers
+    queue anyway): take it before reading who is enrolled."""
+    query = select(*COURSE_COLUMNS).where(m.Course.id == course_id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    row = (await tx.db.execute(query)).mappings().one_or_none()
     if row is None:
         raise NotFound("No course has this ID.")
     return CourseRecord.from_row(row)
@@ -66,7 +68,7 @@ async def assign_course(
 ) -> tuple[list[int], list[Skip]]:
     """Assign ``user_ids`` to a course. Unknown users fail the whole request; deactivated
     and already assigned ones are skipped with a reason. Returns new enrollment IDs."""
-    course = await load_course(tx, course_id)
+    course = await load_course(tx, course_id, lock=True)
     tx.viewer.require_manager(course.id)
     if not user_ids:
         raise BadInput("Name at least one user to assign.")
@@ -234,7 +236,8 @@ async def _enroll_in_members(
                 select(*COURSE_COLUMNS)
                 .join(m.CurriculumCourse, m.CurriculumCourse.course_id == m.Course.id)
                 .where(m.CurriculumCourse.curriculum_id == curriculum.id)
-                .order_by(m.CurriculumCourse.position)
+                .order_by(m.Course.id)  # locked in one order, as ``load_course(lock=True)``
+                .with_for_update(key_share=True, of=m.Course)
             )
         )
         .mappings()

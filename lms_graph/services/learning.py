@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from lms_graph import models as m
 from lms_graph.errors import BadInput, NotFound
 from lms_graph.queries import enrollments_select
-from lms_graph.records import EnrollmentRecord
+from lms_graph.records import ChapterRecord, EnrollmentRecord, QuestionRecord
 from lms_graph.services.assignments import Assignment, enroll, load_course
 from lms_graph.services.journal import HistoryLine, record_history
 from lms_graph.services.progress import refresh_statuses
@@ -46,7 +46,7 @@ def _require_open(enrollment: EnrollmentRecord) -> None:
 async def start_course(tx: Tx, course_id: int) -> int:
     """Start the viewer's course, self-enrolling as OPTIONAL when not assigned."""
     user_id = tx.viewer.id
-    course = await load_course(tx, course_id)
+    course = await load_course(tx, course_id, lock=True)
     row = (
         (
             await tx.db.execute(
@@ -73,13 +73,15 @@ async def start_course(tx: Tx, course_id: int) -> int:
     return enrollment.id
 
 
-async def _chapter(tx: Tx, enrollment: EnrollmentRecord, chapter_id: int) -> m.Chapter:
+async def _chapter(tx: Tx, enrollment: EnrollmentRecord, chapter_id: int) -> ChapterRecord:
     row = (
-        await tx.db.execute(select(m.Chapter).where(m.Chapter.id == chapter_id))
-    ).scalar_one_or_none()
-    if row is None or row.course_id != enrollment.course_id:
+        (await tx.db.execute(select(m.Chapter).where(m.Chapter.id == chapter_id)))
+        .mappings()
+        .one_or_none()
+    )
+    if row is None or row["course_id"] != enrollment.course_id:
         raise NotFound("This course has no chapter with this ID.")
-    return row
+    return ChapterRecord.from_row(row)
 
 
 async def complete_chapter(tx: Tx, enrollment_id: int, chapter_id: int) -> None:
@@ -113,11 +115,14 @@ async def complete_chapter(tx: Tx, enrollment_id: int, chapter_id: int) -> None:
 async def answer_quiz(tx: Tx, enrollment_id: int, question_id: int, choice: int) -> None:
     enrollment = await own_enrollment(tx, enrollment_id)
     _require_open(enrollment)
-    question = (
-        await tx.db.execute(select(m.Question).where(m.Question.id == question_id))
-    ).scalar_one_or_none()
-    if question is None:
+    row = (
+        (await tx.db.execute(select(m.Question).where(m.Question.id == question_id)))
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
         raise NotFound("This course has no question with this ID.")
+    question = QuestionRecord.from_row(row)
     chapter = await _chapter(tx, enrollment, question.chapter_id)
     if not 0 <= choice < len(question.choices):
         raise BadInput(f"Choose an answer between 0 and {len(question.choices) - 1}.")

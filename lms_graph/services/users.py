@@ -6,6 +6,7 @@ import dataclasses
 import re
 
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
 from lms_graph.errors import BadInput, Conflict, NotFound
@@ -16,6 +17,8 @@ from lms_graph.services.tx import Tx
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 UNSET: object = object()
+
+_TAKEN = "Another user has just been given this email or employee ID."
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -93,25 +96,23 @@ async def insert_user(
         raise BadInput("A user needs an email or an employee ID.")
     name = _normalize_name(name)
     await _check_unique(tx, email, employee_id)
-    row = (
-        (
-            await tx.db.execute(
-                insert(m.User)
-                .values(
-                    name=name,
-                    email=email,
-                    employee_id=employee_id,
-                    is_admin=is_admin,
-                    active=True,
-                    created_at=tx.now,
-                )
-                .returning(*USER_COLUMNS)
+    try:
+        result = await tx.db.execute(
+            insert(m.User)
+            .values(
+                name=name,
+                email=email,
+                employee_id=employee_id,
+                is_admin=is_admin,
+                active=True,
+                created_at=tx.now,
             )
+            .returning(*USER_COLUMNS)
         )
-        .mappings()
-        .one()
-    )
-    return UserRecord.from_row(row)
+    except IntegrityError:
+        # Another request took the email or employee ID since ``_check_unique``.
+        raise Conflict(_TAKEN) from None
+    return UserRecord.from_row(result.mappings().one())
 
 
 @dataclasses.dataclass(slots=True)
@@ -164,5 +165,8 @@ async def update_user(tx: Tx, user_id: int, changes: UserChanges) -> UserRecord:
         exclude_id=user_id,
     )
     if values:
-        await tx.db.execute(update(m.User).where(m.User.id == user_id).values(**values))
+        try:
+            await tx.db.execute(update(m.User).where(m.User.id == user_id).values(**values))
+        except IntegrityError:
+            raise Conflict(_TAKEN) from None
     return UserRecord.from_row({**current, **values})
