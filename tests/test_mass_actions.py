@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from lms_graph import models as m
 from lms_graph.app import create_app
 from lms_graph.core import LMS
+from lms_graph.ids import decode_id
 from lms_graph.records import CourseRecord
 from tests.conftest import make_settings
 from tests.helpers import Actor, GraphQLClient, World, gid
@@ -246,8 +247,6 @@ async def test_by_course_and_filter(gql: GraphQLClient, world: World, lms: LMS) 
 
 
 def _pk(enrollment_id: str) -> int:
-    from lms_graph.ids import decode_id
-
     return decode_id(enrollment_id, "Enrollment")
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lms_graph import LearnerRef, hookimpl
-from lms_graph.values import MenuLearner, Outcome
+from lms_graph import LearnerRef, MenuLearner, Outcome, hookimpl
 
 CODE = "ON_LEGAL_HOLD"
 REASON = "This learner's records are on legal hold."
