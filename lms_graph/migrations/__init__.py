@@ -7,8 +7,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from lms_graph.core import LMS
@@ -37,14 +35,3 @@ async def upgrade(lms: LMS, revision: str = "heads") -> None:
     async with lms.db.transaction() as conn:
         await conn.run_sync(run)
 
-
-async def is_current(lms: LMS) -> bool:
-    """Whether the database is at every head (used by ``/healthz``-style checks and tests)."""
-    script = ScriptDirectory.from_config(alembic_config(lms))
-
-    def heads(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
-    async with lms.db.reader() as conn:
-        current = await conn.run_sync(heads)
-    return current == set(script.get_heads())
