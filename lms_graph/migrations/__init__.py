@@ -34,4 +34,3 @@ async def upgrade(lms: LMS, revision: str = "heads") -> None:
 
     async with lms.db.transaction() as conn:
         await conn.run_sync(run)
-
