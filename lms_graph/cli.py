@@ -31,7 +31,7 @@ from lms_graph.records import UserRecord
 from lms_graph.schema import build_schema
 from lms_graph.services.journal import record_audit
 from lms_graph.services.tx import write
-from lms_graph.services.users import insert_user, normalize_email
+from lms_graph.services.users import insert_user, normalize_email, user_by_email
 from lms_graph.settings import Settings
 
 T = TypeVar("T")
@@ -273,16 +273,6 @@ def _browser_address(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-async def _user_by_email(lms: LMS, email: str) -> UserRecord | None:
-    async with lms.db.reader() as conn:
-        row = (
-            (await conn.execute(select(*USER_COLUMNS).where(m.User.email == email)))
-            .mappings()
-            .one_or_none()
-        )
-    return None if row is None else UserRecord.from_row(row)
-
-
 def _email(raw: str) -> str:
     email = normalize_email(raw)
     if email is None:
@@ -331,7 +321,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     email = _email(args.email)
     settings = Settings.from_env()
-    user = _with_lms(settings, lambda lms: _user_by_email(lms, email))
+    user = _with_lms(settings, lambda lms: user_by_email(lms, email))
     if user is None:
         raise CommandFailed(f"No user has the email {email}.")
     if not user.active:

@@ -38,9 +38,11 @@ class LMS:
         self.node_resolvers: dict[str, Any] = {}
         """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
 
-    async def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    async def call_hook(
+        self, name: str, *, isolate: bool = False, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
         """Call a per-request hook with ``lms`` filled in; see ``plugin_manager.call_hook``."""
-        return await call_hook(self.pm, name, lms=self, **kwargs)
+        return await call_hook(self.pm, name, isolate=isolate, lms=self, **kwargs)
 
     def migration_sources(self) -> list[MigrationSource]:
         return [source for _, source in collect(self.pm, "lms_migrations")]

@@ -16,13 +16,12 @@ from sqlalchemy import insert, select, update
 from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
-from lms_graph.queries import USER_COLUMNS
 from lms_graph.records import CourseRecord, UserRecord
 from lms_graph.services.assignments import Assignment, assign_course
 from lms_graph.services.courses import ChapterSpec, CourseSpec, QuestionSpec, insert_course
 from lms_graph.services.learning import answer_quiz, complete_chapter, start_course
 from lms_graph.services.tx import Tx, write
-from lms_graph.services.users import insert_user
+from lms_graph.services.users import insert_user, user_by_email
 from lms_graph.values import AssignmentType, ChapterKind, CourseKind
 
 ADMIN_EMAIL = "admin@example.com"
@@ -74,19 +73,9 @@ def employee_id(number: int) -> str:
     return f"E{number:04d}"
 
 
-async def find_user(lms: LMS, email: str) -> UserRecord | None:
-    async with lms.db.reader() as conn:
-        row = (
-            (await conn.execute(select(*USER_COLUMNS).where(m.User.email == email)))
-            .mappings()
-            .one_or_none()
-        )
-    return None if row is None else UserRecord.from_row(row)
-
-
 async def seed(lms: LMS) -> UserRecord:
     """Seed the demo (once) and return its admin, ``admin@example.com``."""
-    existing = await find_user(lms, ADMIN_EMAIL)
+    existing = await user_by_email(lms, ADMIN_EMAIL)
     if existing is not None:
         return existing
     async with write(lms, Viewer(user=None)) as tx:

@@ -63,12 +63,15 @@ def _plugin_name(plugin: object) -> str:
     return getattr(plugin, "name", None) or type(plugin).__name__
 
 
-async def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+async def call_hook(
+    pm: pluggy.PluginManager, name: str, *, isolate: bool = False, **kwargs: Any
+) -> list[tuple[str, Any]]:
     """Call every implementation of a per-request hook, awaiting async ones.
 
     Returns ``(plugin name, result)`` for each non-None result, in pluggy's call
     order. An implementation that raises is logged with its plugin's name and
-    surfaces as ``PluginError`` (whose text names no internals of the plugin).
+    surfaces as ``PluginError`` (whose text names no internals of the plugin);
+    with ``isolate`` the others still run (for deliveries after a commit).
     """
     caller = getattr(pm.hook, name)
     results: list[tuple[str, Any]] = []
@@ -80,6 +83,8 @@ async def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[
                 result = await result
         except Exception as exc:
             logger.exception("plugin %r failed in hook %s", impl.plugin_name, name)
+            if isolate:
+                continue
             raise PluginError(impl.plugin_name, name) from exc
         if result is not None:
             results.append((impl.plugin_name, result))

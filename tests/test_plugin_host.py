@@ -10,8 +10,8 @@ from httpx import ASGITransport, AsyncClient
 
 from lms_graph import LMS, CourseType, hookimpl
 from lms_graph.app import create_app
-from lms_graph.errors import StartupError
-from lms_graph.plugin_manager import build_plugin_manager
+from lms_graph.errors import PluginError, StartupError
+from lms_graph.plugin_manager import build_plugin_manager, call_hook
 from lms_graph.schema import build_schema
 from tests.conftest import make_settings
 from tests.helpers import GraphQLClient, World, gid
@@ -97,3 +97,26 @@ def test_unknown_plugin_in_allow_list_stops_start_up() -> None:
 def test_allow_list_excludes_plugins() -> None:
     pm = build_plugin_manager([])
     assert [name for name, _ in pm.list_name_plugin()] == ["core"]
+
+
+class _Deliverer:
+    def __init__(self, name: str, fail: bool) -> None:
+        self.name = name
+        self.fail = fail
+        self.received: list[object] = []
+
+    @hookimpl
+    def lms_notify(self, notifications: list[object]) -> None:
+        if self.fail:
+            raise RuntimeError("mail server down")
+        self.received.extend(notifications)
+
+
+async def test_hook_lms_notify_failure_does_not_stop_other_plugins() -> None:
+    failing, working = _Deliverer("failing", True), _Deliverer("working", False)
+    pm = build_plugin_manager([], extra=[working, failing])
+    results = await call_hook(pm, "lms_notify", isolate=True, lms=None, notifications=["n"])
+    assert results == []
+    assert working.received == ["n"]
+    with pytest.raises(PluginError, match="'failing'"):
+        await call_hook(pm, "lms_notify", lms=None, notifications=["n"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import String, func, literal, select
 
@@ -16,6 +16,8 @@ from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
 from lms_graph.records import CourseRecord, EnrollmentRecord, UserRecord
 from lms_graph.resolvers.pagination import AnySelect, Page, SortKey, keyset_page, page_size
 from lms_graph.values import AssignmentType, LearnerState
+
+T = TypeVar("T")
 
 _FAR_FUTURE = dt.date(9999, 12, 31)
 _FAR_PAST = dt.date(1, 1, 1)
@@ -28,12 +30,40 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _count(ctx: Context, query: AnySelect) -> Any:
+def _user_matches(text: str) -> Any:
+    """A user's name, email or employee ID contains ``text`` (case-insensitive, literal)."""
+    pattern = _like(text)
+    return (
+        m.User.name.ilike(pattern, escape="\\")
+        | m.User.email.ilike(pattern, escape="\\")
+        | m.User.employee_id.ilike(pattern, escape="\\")
+    )
+
+
+async def _page(
+    ctx: Context,
+    query: AnySelect,
+    make: Callable[[Any], T],
+    first: int | None,
+    after: str | None,
+    keys: Sequence[SortKey] | None = None,
+) -> Page[T]:
+    """A keyset page of ``query`` (by its rows' ``id`` unless ``keys`` say otherwise);
+    ``totalCount`` counts the same query, only when asked."""
+
     async def count() -> int:
         statement = select(func.count()).select_from(query.order_by(None).subquery())
         return int((await ctx.db.execute(statement)).scalar_one())
 
-    return count
+    return await keyset_page(
+        ctx.db,
+        query,
+        keys or [SortKey(query.selected_columns.id)],
+        first=page_size(first, ctx.lms.settings.max_page_size),
+        after=after,
+        make=make,
+        count=count,
+    )
 
 
 async def courses(
@@ -43,15 +73,7 @@ async def courses(
     query = select(*COURSE_COLUMNS)
     if search is not None:
         query = query.where(m.Course.title.ilike(_like(search), escape="\\"))
-    return await keyset_page(
-        ctx.db,
-        query,
-        [SortKey(m.Course.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size),
-        after=after,
-        make=CourseRecord.from_row,
-        count=_count(ctx, query),
-    )
+    return await _page(ctx, query, CourseRecord.from_row, first, after)
 
 
 async def users(
@@ -61,21 +83,8 @@ async def users(
     ctx.viewer.require_admin()
     query = select(*USER_COLUMNS)
     if search is not None:
-        pattern = _like(search)
-        query = query.where(
-            m.User.name.ilike(pattern, escape="\\")
-            | m.User.email.ilike(pattern, escape="\\")
-            | m.User.employee_id.ilike(pattern, escape="\\")
-        )
-    return await keyset_page(
-        ctx.db,
-        query,
-        [SortKey(m.User.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size),
-        after=after,
-        make=UserRecord.from_row,
-        count=_count(ctx, query),
-    )
+        query = query.where(_user_matches(search))
+    return await _page(ctx, query, UserRecord.from_row, first, after)
 
 
 async def user_enrollments(
@@ -88,15 +97,7 @@ async def user_enrollments(
     query = enrollments_select().where(m.Enrollment.user_id == user_id)
     if not (viewer.is_admin or viewer.id == user_id):
         query = query.where(m.Enrollment.course_id.in_(sorted(viewer.instructs)))
-    return await keyset_page(
-        ctx.db,
-        query,
-        [SortKey(m.Enrollment.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size),
-        after=after,
-        make=EnrollmentRecord.from_row,
-        count=_count(ctx, query),
-    )
+    return await _page(ctx, query, EnrollmentRecord.from_row, first, after)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,12 +125,7 @@ def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySe
     if spec.assignment is not None:
         query = query.where(m.Enrollment.assignment == spec.assignment)
     if spec.search is not None:
-        pattern = _like(spec.search)
-        query = query.where(
-            m.User.name.ilike(pattern, escape="\\")
-            | m.User.email.ilike(pattern, escape="\\")
-            | m.User.employee_id.ilike(pattern, escape="\\")
-        )
+        query = query.where(_user_matches(spec.search))
     if spec.overdue is not None:
         # Spelled out so that no NULL reaches NOT: a learner without a due date is not overdue.
         overdue = (
@@ -179,26 +175,10 @@ async def course_learners(
     ctx.require_user()
     ctx.viewer.require_manager(course.id)
     query = learners_select(course.id, spec, dt.datetime.now(dt.UTC).date())
-    return await keyset_page(
-        ctx.db,
-        query,
-        _learner_keys(spec),
-        first=page_size(first, ctx.lms.settings.max_page_size),
-        after=after,
-        make=_learner_from_row(course),
-        count=_count(ctx, query),
-    )
+    return await _page(ctx, query, _learner_from_row(course), first, after, _learner_keys(spec))
 
 
 async def my_learning(ctx: Context, first: int | None, after: str | None) -> Page[EnrollmentRecord]:
     user = ctx.require_user()
     query = enrollments_select().where(m.Enrollment.user_id == user.id)
-    return await keyset_page(
-        ctx.db,
-        query,
-        [SortKey(m.Enrollment.id)],
-        first=page_size(first, ctx.lms.settings.max_page_size),
-        after=after,
-        make=EnrollmentRecord.from_row,
-        count=_count(ctx, query),
-    )
+    return await _page(ctx, query, EnrollmentRecord.from_row, first, after)

@@ -282,7 +282,8 @@ async def _run(
             params=params,
         ):
             for eid, outcome in vetoes.items():
-                outcomes.setdefault(eid, outcome)
+                if outcome.status is not OutcomeStatus.OK:  # a veto cannot pass a learner
+                    outcomes.setdefault(eid, outcome)
     candidates = [learner for learner in fitting if learner.enrollment_id not in outcomes]
     claimed = await _claim(tx, candidates)
     for learner in candidates:

@@ -136,6 +136,6 @@ async def notify(tx: Tx, notes: Sequence[Note]) -> None:
     lms = tx.lms
 
     async def deliver() -> None:
-        await lms.call_hook("lms_notify", notifications=messages)
+        await lms.call_hook("lms_notify", isolate=True, notifications=messages)
 
     tx.after_commit(deliver)

@@ -9,6 +9,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
+from lms_graph.core import LMS
 from lms_graph.errors import BadInput, Conflict, NotFound
 from lms_graph.queries import USER_COLUMNS
 from lms_graph.records import UserRecord
@@ -48,6 +49,17 @@ def _normalize_name(name: str) -> str:
     if len(name) > 200:
         raise BadInput("A name has at most 200 characters.")
     return name
+
+
+async def user_by_email(lms: LMS, email: str) -> UserRecord | None:
+    """The user with this (normalised) email, read outside a request (CLI, demo)."""
+    async with lms.db.reader() as conn:
+        row = (
+            (await conn.execute(select(*USER_COLUMNS).where(m.User.email == email)))
+            .mappings()
+            .one_or_none()
+        )
+    return None if row is None else UserRecord.from_row(row)
 
 
 async def _check_unique(
