@@ -137,24 +137,41 @@ async def _timed(lms: LMS, work: Callable[[], Awaitable[Any]]) -> tuple[float, i
     return elapsed, statements
 
 
-async def _floor(lms: LMS, course_id: int, admin_id: int, complete: bool) -> None:
-    """The hand-written transaction: one UPDATE, one INSERT ... SELECT of history."""
+async def _floor(lms: LMS, course_id: int, admin_id: int, action: str) -> None:
+    """The hand-written transaction doing the same writes, history rows included.
+
+    mark_complete: one UPDATE of the current attempts. reset_progress (the learners
+    are completed, so each moves on to a new attempt): one UPDATE of enrollments and
+    one INSERT ... SELECT of attempts. Then one INSERT ... SELECT of history.
+    """
     now = dt.datetime.now(dt.UTC)
-    targets = (
-        select(m.Attempt.id)
-        .join(m.Enrollment, CURRENT_ATTEMPT)
-        .where(m.Enrollment.course_id == course_id)
-    )
+    in_course = m.Enrollment.course_id == course_id
     async with lms.db.transaction() as conn:
-        await conn.execute(
-            update(m.Attempt)
-            .where(m.Attempt.id.in_(targets))
-            .values(
-                state=LearnerState.COMPLETED if complete else LearnerState.NOT_STARTED,
-                progress=100 if complete else 0,
-                completed_at=now if complete else None,
+        if action == "mark_complete":
+            current = select(m.Attempt.id).join(m.Enrollment, CURRENT_ATTEMPT).where(in_course)
+            await conn.execute(
+                update(m.Attempt)
+                .where(m.Attempt.id.in_(current))
+                .values(state=LearnerState.COMPLETED, progress=100, completed_at=now)
             )
-        )
+        else:
+            await conn.execute(
+                update(m.Enrollment)
+                .where(in_course)
+                .values(attempt_number=m.Enrollment.attempt_number + 1)
+            )
+            await conn.execute(
+                insert(m.Attempt).from_select(
+                    ["enrollment_id", "number", "state", "progress", "created_at"],
+                    select(
+                        m.Enrollment.id,
+                        m.Enrollment.attempt_number,
+                        literal(LearnerState.NOT_STARTED.value),
+                        literal(0),
+                        literal(now, m.Attempt.created_at.type),
+                    ).where(in_course),
+                )
+            )
         await conn.execute(
             insert(m.HistoryEntry).from_select(
                 ["enrollment_id", "actor_id", "at", "action", "summary"],
@@ -162,9 +179,9 @@ async def _floor(lms: LMS, course_id: int, admin_id: int, complete: bool) -> Non
                     m.Enrollment.id,
                     literal(admin_id),
                     literal(now, m.HistoryEntry.at.type),
-                    literal("floor"),
+                    literal(action),
                     literal("hand-written"),
-                ).where(m.Enrollment.course_id == course_id),
+                ).where(in_course),
             )
         )
 
@@ -182,9 +199,8 @@ async def _one_backend(name: str, url: str, learners: int) -> list[tuple[str, st
             request = ActionRequest(action=action, course_id=course_id)
             seconds, statements = await _timed(lms, partial(run_action, lms, viewer, request))
             rows.append((name, action, seconds, statements))
-            complete = action == "mark_complete"
             seconds, statements = await _timed(
-                lms, partial(_floor, lms, course_id, admin_id, complete)
+                lms, partial(_floor, lms, course_id, admin_id, action)
             )
             rows.append((name, f"{action} (hand-written SQL)", seconds, statements))
     finally:

@@ -44,6 +44,10 @@ class LMS:
         """Call a per-request hook with ``lms`` filled in; see ``plugin_manager.call_hook``."""
         return await call_hook(self.pm, name, isolate=isolate, lms=self, **kwargs)
 
+    def implements(self, name: str) -> bool:
+        """Whether any plugin implements hook ``name`` (skip building its arguments if not)."""
+        return bool(getattr(self.pm.hook, name).get_hookimpls())
+
     def migration_sources(self) -> list[MigrationSource]:
         return [source for _, source in collect(self.pm, "lms_migrations")]
 

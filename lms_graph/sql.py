@@ -26,7 +26,7 @@ class IdsIn(ColumnElement[bool]):
 
     def __init__(self, column: Any, ids: Sequence[int]) -> None:
         self.column = column
-        self.ids = [int(i) for i in ids]
+        self.ids = list(ids)
 
 
 class PairsIn(ColumnElement[bool]):
@@ -38,7 +38,7 @@ class PairsIn(ColumnElement[bool]):
     def __init__(self, first: Any, second: Any, pairs: Sequence[tuple[int, int]]) -> None:
         self.first = first
         self.second = second
-        self.pairs = [(int(a), int(b)) for a, b in pairs]
+        self.pairs = list(pairs)
 
 
 def ids_in(column: Any, ids: Sequence[int]) -> IdsIn:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms_graph import models as m
 from lms_graph.hookspecs import hookimpl
-from lms_graph.queries import ACTIVE_ENROLLMENT
+from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, record_audit, record_history
 from lms_graph.services.menus import load_learners
@@ -58,6 +58,17 @@ def _refs(
         )
         for learner in learners
     ]
+
+
+async def _emit(
+    ctx: ActionContext,
+    hook: str,
+    learners: Sequence[MenuLearner],
+    new_attempts: Mapping[int, int] | None = None,
+) -> None:
+    """Tell lifecycle plugins, building their arguments only when someone listens."""
+    if ctx.lms.implements(hook):
+        await ctx.lms.call_hook(hook, db=ctx.db, learners=_refs(learners, new_attempts))
 
 
 async def _members(
@@ -165,21 +176,27 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
             .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed]))
             .values(attempt_number=m.Enrollment.attempt_number + 1)
         )
-        rows = await ctx.db.execute(
-            insert(m.Attempt).returning(m.Attempt.id, m.Attempt.enrollment_id),
-            [
-                {
-                    "enrollment_id": learner.enrollment_id,
-                    "number": learner.attempt_number + 1,
-                    "state": S.NOT_STARTED,
-                    "progress": 0,
-                    "created_at": ctx.now,
-                }
-                for learner in completed
-            ],
+        moved_on = ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed])
+        await ctx.db.execute(
+            insert(m.Attempt).from_select(
+                ["enrollment_id", "number", "state", "progress", "created_at"],
+                select(
+                    m.Enrollment.id,
+                    m.Enrollment.attempt_number,
+                    literal(S.NOT_STARTED.value),
+                    literal(0),
+                    literal(ctx.now, m.Attempt.created_at.type),
+                ).where(moved_on),
+            )
         )
-        new_attempts = {row.enrollment_id: row.id for row in rows}
-    await ctx.lms.call_hook("lms_on_reset", db=ctx.db, learners=_refs(everyone, new_attempts))
+        if ctx.lms.implements("lms_on_reset"):
+            rows = await ctx.db.execute(
+                select(m.Attempt.id, m.Attempt.enrollment_id)
+                .join(m.Enrollment, CURRENT_ATTEMPT)
+                .where(moved_on)
+            )
+            new_attempts = {row.enrollment_id: row.id for row in rows}
+    await _emit(ctx, "lms_on_reset", everyone, new_attempts)
     await _member_history(ctx, members)
     await _refresh_curricula(ctx, everyone)
 
@@ -197,7 +214,7 @@ async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) ->
             started_at=func.coalesce(m.Attempt.started_at, ctx.now),
         )
     )
-    await ctx.lms.call_hook("lms_on_completed", db=ctx.db, learners=_refs(everyone))
+    await _emit(ctx, "lms_on_completed", everyone)
     await _member_history(ctx, members)
     await _refresh_curricula(ctx, everyone)
 
@@ -214,7 +231,7 @@ async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) 
             completed_at=None,
         )
     )
-    await ctx.lms.call_hook("lms_on_incomplete", db=ctx.db, learners=_refs(learners))
+    await _emit(ctx, "lms_on_incomplete", learners)
     await _refresh_curricula(ctx, learners)
 
 
@@ -236,7 +253,7 @@ async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) 
 
 
 async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    await ctx.lms.call_hook("lms_on_unassigned", db=ctx.db, learners=_refs(learners))
+    await _emit(ctx, "lms_on_unassigned", learners)
     await ctx.db.execute(
         delete(m.Attempt).where(ids_in(m.Attempt.id, [learner.attempt_id for learner in learners]))
     )
@@ -248,7 +265,7 @@ async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None
 
 
 async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
-    await ctx.lms.call_hook("lms_on_removed", db=ctx.db, learners=_refs(learners))
+    await _emit(ctx, "lms_on_removed", learners)
     await record_audit(
         ctx.tx,
         "remove",

@@ -53,19 +53,12 @@ async def load_learners(
     if not ids:
         return {}
     rows = [tuple(row) for row in (await db.execute(_learners_query(ids))).all()]
-    refs = [
-        LearnerRef(
-            enrollment_id=eid,
-            user_id=user_id,
-            course_id=course_id,
-            course_type=course_type,
-            attempt_id=attempt_id,
-            attempt_number=attempt_number,
-        )
-        for eid, user_id, course_id, course_type, _, _, _, attempt_number, attempt_id, _ in rows
-    ]
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
-    if refs:
+    if rows and lms.implements("lms_learner_facts"):
+        refs = [
+            LearnerRef(eid, user_id, course_id, course_type, attempt_id, attempt_number)
+            for eid, user_id, course_id, course_type, _, _, _, attempt_number, attempt_id, _ in rows
+        ]
         for _plugin, answer in await lms.call_hook("lms_learner_facts", db=db, learners=refs):
             for enrollment_id, values in answer.items():
                 facts[enrollment_id].update(values)
