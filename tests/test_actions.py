@@ -219,6 +219,25 @@ async def test_update_due_date_to_null_makes_it_optional(gql: GraphQLClient, wor
     assert data["viewer"]["notifications"] == []
 
 
+async def test_update_due_date_without_the_param_changes_nothing(
+    gql: GraphQLClient, world: World
+) -> None:
+    admin = await world.admin()
+    learner = await world.user()
+    course = await world.course()
+    due = today() + dt.timedelta(days=7)
+    [pk] = await world.assign(course, [learner], by=admin, due=due)
+    error = await gql.error(
+        "mutation($input: RunActionInput!) { runAction(input: $input) { succeeded } }",
+        {"input": {"action": "update_due_date", "enrollmentIds": [gid("Enrollment", pk)]}},
+        token=admin.token,
+    )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "dueDate" in error["message"]
+    seen = await enrollment(gql, gid("Enrollment", pk), admin)
+    assert (seen["assignment"], seen["dueDate"]) == ("REQUIRED", due.isoformat())
+
+
 async def test_update_due_date_refuses_a_past_or_malformed_date(
     gql: GraphQLClient, world: World
 ) -> None:

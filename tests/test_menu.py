@@ -173,7 +173,8 @@ def check_action(action: dict[str, Any]) -> None:
         [param] = action["params"]
         assert param["name"] == "dueDate"
         assert param["type"] == "Date"
-        assert param["required"] is False
+        # Must be sent (null removes the date), so a forgotten param clears nothing.
+        assert param["required"] is True
         assert param["label"]
         assert param["choices"] is None
     elif key == "remove":

@@ -304,7 +304,8 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         applies=lambda learner: True,
         run=_update_due_date,
         description="A date makes the course required; no date makes it optional.",
-        params=(ActionParam("dueDate", "Date", False, "Due date"),),
+        # Required: it must be sent, so a forgotten param never clears due dates; null removes.
+        params=(ActionParam("dueDate", "Date", True, "Due date (empty removes it)"),),
         summary=_due_summary,
         mass=True,
     ),
