@@ -286,3 +286,9 @@ class ActionRunRecord(Base):
 
 
 metadata = Base.metadata
+
+# IDs are public (global IDs, links, idempotent results): SQLite must never hand out a
+# deleted row's ID again, which its default rowid allocation does.
+for _table in metadata.tables.values():
+    if "id" in _table.c and _table.c.id.primary_key:
+        _table.dialect_options["sqlite"]["autoincrement"] = True

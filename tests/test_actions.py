@@ -769,3 +769,16 @@ async def test_a_course_the_viewer_does_not_manage_is_forbidden_even_when_empty(
         token=learner.token,
     )
     assert error["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_removed_learners_id_is_never_given_out_again(
+    gql: GraphQLClient, world: World
+) -> None:
+    admin = await world.admin()
+    learner = await world.user()
+    course = await world.course()
+    [first] = await world.assign(course, [learner], by=admin)
+    await run(gql, admin, "remove", [gid("Enrollment", first)])
+    [again] = await world.assign(course, [learner], by=admin)
+    assert again > first
+    assert await enrollment(gql, gid("Enrollment", first), admin) is None

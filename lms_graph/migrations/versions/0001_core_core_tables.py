@@ -28,7 +28,8 @@ def upgrade() -> None:
     sa.Column('subject_user_id', sa.Integer(), nullable=True),
     sa.Column('course_id', sa.Integer(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_subject_user_id'), ['subject_user_id'], unique=False)
@@ -40,7 +41,8 @@ def upgrade() -> None:
     sa.Column('course_type', sa.String(length=64), nullable=False),
     sa.Column('credits', sa.Float(), nullable=False),
     sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_courses'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_courses')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('courses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_courses_title'), ['title'], unique=False)
@@ -55,7 +57,8 @@ def upgrade() -> None:
     sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
-    sa.UniqueConstraint('employee_id', name=op.f('uq_users_employee_id'))
+    sa.UniqueConstraint('employee_id', name=op.f('uq_users_employee_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_name'), ['name'], unique=False)
@@ -69,7 +72,8 @@ def upgrade() -> None:
     sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_action_runs_actor_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_action_runs')),
-    sa.UniqueConstraint('actor_id', 'idempotency_key', name=op.f('uq_action_runs_actor_id'))
+    sa.UniqueConstraint('actor_id', 'idempotency_key', name=op.f('uq_action_runs_actor_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('chapters',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -79,7 +83,8 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_chapters_course_id_courses'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chapters')),
-    sa.UniqueConstraint('course_id', 'position', name=op.f('uq_chapters_course_id'))
+    sa.UniqueConstraint('course_id', 'position', name=op.f('uq_chapters_course_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('course_instructors',
     sa.Column('course_id', sa.Integer(), nullable=False),
@@ -121,7 +126,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_enrollments_course_id_courses'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_enrollments_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrollments')),
-    sa.UniqueConstraint('user_id', 'course_id', name=op.f('uq_enrollments_user_id'))
+    sa.UniqueConstraint('user_id', 'course_id', name=op.f('uq_enrollments_user_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.create_index('ix_enrollments_course_id_id', ['course_id', 'id'], unique=False)
@@ -136,7 +142,8 @@ def upgrade() -> None:
     sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('read_at', lms_graph.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
@@ -152,7 +159,8 @@ def upgrade() -> None:
     sa.Column('created_at', lms_graph.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_attempts_enrollment_id_enrollments'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
-    sa.UniqueConstraint('enrollment_id', 'number', name=op.f('uq_attempts_enrollment_id'))
+    sa.UniqueConstraint('enrollment_id', 'number', name=op.f('uq_attempts_enrollment_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('history',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -164,7 +172,8 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_history_enrollment_id_enrollments'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_history'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_history')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('history', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_history_enrollment_id'), ['enrollment_id'], unique=False)
@@ -178,7 +187,8 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['chapter_id'], ['chapters.id'], name=op.f('fk_questions_chapter_id_chapters'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questions')),
-    sa.UniqueConstraint('chapter_id', 'position', name=op.f('uq_questions_chapter_id'))
+    sa.UniqueConstraint('chapter_id', 'position', name=op.f('uq_questions_chapter_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('chapter_progress',
     sa.Column('attempt_id', sa.Integer(), nullable=False),
