@@ -639,3 +639,30 @@ async def test_concurrent_runs_on_the_same_learners_lose_no_update(
             else:
                 assert (seen["state"], seen["progress"]) == ("COMPLETED", 100)
                 assert len(seen["attempts"]) == attempts_before[eid]
+
+
+async def test_the_same_idempotency_key_sent_twice_at_once_runs_once(
+    gql: GraphQLClient, world: World, lms: LMS
+) -> None:
+    if lms.db.is_sqlite:
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE: nothing runs concurrently")
+    admin = await world.admin()
+    course = await world.course()
+    learners = await cohort(gql, world, course, admin, ["IN_PROGRESS"] * 5)
+    ids = [eid for _, eid in learners]
+    request = {"input": {"action": "mark_complete", "enrollmentIds": ids, "idempotencyKey": "k"}}
+    bodies = await asyncio.gather(
+        gql(RUN, request, token=admin.token), gql(RUN, request, token=admin.token)
+    )
+    done = [body["data"]["runAction"] for body in bodies if not body.get("errors")]
+    refused = [body["errors"][0] for body in bodies if body.get("errors")]
+    assert done
+    assert done[0]["succeeded"] == 5
+    # The other one either replayed the first result or was told to send it again.
+    assert all(result == done[0] for result in done)
+    assert [error["extensions"]["code"] for error in refused] in ([], ["CONFLICT"])
+    again = await run(gql, admin, "mark_complete", enrollmentIds=ids, idempotencyKey="k")
+    assert again == done[0]
+    for eid in ids:
+        history = (await enrollment(gql, eid, admin))["history"]
+        assert [h["action"] for h in history].count("mark_complete") == 1

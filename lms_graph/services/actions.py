@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
@@ -248,6 +249,14 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
                 raise _DryRun(result)
     except _DryRun as dry:
         return dry.result
+    except IntegrityError:
+        if request.idempotency_key is None:
+            raise
+        # Another request with this key committed first: nothing of ours was written.
+        raise Conflict(
+            "A request with this idempotency key ran at the same time; send it again "
+            "to get its result."
+        ) from None
     return result
 
 
