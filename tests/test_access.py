@@ -302,3 +302,21 @@ async def test_every_node_type_is_found_by_its_id(gql: GraphQLClient, world: Wor
     for type_name in ("Enrollment", "Notification", "User"):
         found = await gql.data(NODE, {"id": ids[type_name]}, token=other.token)
         assert found["node"] is None, type_name
+
+
+async def test_an_instructor_sees_only_users_learning_in_their_courses(
+    gql: GraphQLClient, world: World
+) -> None:
+    admin = await world.admin()
+    taught = await world.course("Taught")
+    instructor = await world.user("Ivan")
+    await world.instructor(taught, instructor)
+    learner = await world.user("Lena")
+    stranger = await world.user("Sam")
+    await world.assign(taught, [learner], by=admin)
+    await world.assign(await world.course("Other"), [stranger], by=admin)
+    query = "query ($id: ID!) { node(id: $id) { ... on User { email } } }"
+    seen = await gql.data(query, {"id": learner.id}, token=instructor.token)
+    assert seen["node"] == {"email": learner.user.email}
+    for hidden in (stranger, admin):
+        assert (await gql.data(query, {"id": hidden.id}, token=instructor.token))["node"] is None

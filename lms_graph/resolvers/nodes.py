@@ -23,7 +23,7 @@ NodeResolver = Callable[[Context, int], Awaitable[Any]]
 
 async def user(ctx: Context, pk: int) -> UserRecord | None:
     record: UserRecord | None = await ctx.loaders.users.load(pk)
-    return record if record is not None and sees_user(ctx.viewer, record) else None
+    return record if record is not None and await sees_user(ctx, record) else None
 
 
 async def course(ctx: Context, pk: int) -> CourseRecord | None:
