@@ -347,3 +347,24 @@ async def test_concurrent_assignments_of_one_learner_enroll_once(
     assert (await _learners(gql, course, admin))["totalCount"] == 1
     notes = (await gql.data(NOTIFICATIONS, token=lena.token))["viewer"]["notifications"]
     assert len(notes) == 1
+
+
+async def test_curriculum_instructor_must_teach_every_member_course(
+    gql: GraphQLClient, world: World
+) -> None:
+    first, second = await world.course("One"), await world.course("Two")
+    curriculum = await world.curriculum("Path", [first, second])
+    instructor = await world.user("Ivan")
+    learner = await world.user("Lena")
+    for course in (curriculum, first):
+        await world.instructor(course, instructor)
+    error = await gql.error(ASSIGN, _input(curriculum, [learner]), token=instructor.token)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    my = await gql.data("{ myLearning { totalCount } }", token=learner.token)
+    assert my["myLearning"]["totalCount"] == 0
+
+    await world.instructor(second, instructor)
+    data = await gql.data(ASSIGN, _input(curriculum, [learner]), token=instructor.token)
+    assert len(data["assignCourse"]["enrollments"]) == 1
+    my = await gql.data("{ myLearning { totalCount } }", token=learner.token)
+    assert my["myLearning"]["totalCount"] == 3

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 
 from lms_graph import models as m
-from lms_graph.errors import BadInput, NotFound
+from lms_graph.errors import BadInput, Forbidden, NotFound
 from lms_graph.queries import COURSE_COLUMNS
 from lms_graph.records import CourseRecord
 from lms_graph.services.journal import HistoryLine, Note, notify, record_history
@@ -70,6 +70,17 @@ async def assign_course(
     and already assigned ones are skipped with a reason. Returns new enrollment IDs."""
     course = await load_course(tx, course_id, lock=True)
     tx.viewer.require_manager(course.id)
+    if course.kind is CourseKind.CURRICULUM and not tx.viewer.is_admin:
+        members = await tx.db.execute(
+            select(m.CurriculumCourse.course_id).where(
+                m.CurriculumCourse.curriculum_id == course.id
+            )
+        )
+        if not all(tx.viewer.manages(member) for member in members.scalars()):
+            raise Forbidden(
+                "Assigning this curriculum assigns its courses too; only administrators "
+                "and instructors of every one of them may do it."
+            )
     if not user_ids:
         raise BadInput("Name at least one user to assign.")
     if len(user_ids) > tx.lms.settings.max_action_targets:
