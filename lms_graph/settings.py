@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -95,9 +96,17 @@ def _stored_secret_key(settings: Settings) -> str:
         if database and database != ":memory:":
             folder = Path(database).resolve().parent
     path = folder / SECRET_KEY_FILE
-    if path.exists():
-        return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    try:
+        # Created readable by its owner only, and only once: a process that loses the
+        # race to create it reads the winner's key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the creator may still be writing it
+            if stored := path.read_text().strip():
+                return stored
+            time.sleep(0.02)
+        raise SystemExit(f"{path} is empty: delete it, or set LMS_SECRET_KEY") from None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
     return key
