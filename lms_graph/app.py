@@ -1,4 +1,4 @@
-"""The Starlette application: ``/graphql``, ``/healthz`` and plugins' routes."""
+"""The Starlette application: ``/graphql``, ``/healthz``, the exports and plugins' routes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from lms_graph.context import Context
 from lms_graph.core import LMS
 from lms_graph.db import RequestConnection
 from lms_graph.errors import LMSError, StartupError
+from lms_graph.exports import routes as export_routes
 from lms_graph.loaders import Loaders
 from lms_graph.plugin_manager import collect
 from lms_graph.schema import build_schema
@@ -92,6 +93,7 @@ def create_app(
     core: list[BaseRoute] = [
         Route("/graphql", graphql),
         Route("/healthz", healthz),
+        *export_routes(lms),
     ]
     core_paths = {getattr(route, "path", "") for route in core}
 

@@ -17,12 +17,14 @@ from lms_graph.db import RequestConnection
 from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
 from lms_graph.records import (
     AttemptRecord,
+    ChapterProgressRecord,
     ChapterRecord,
     CourseRecord,
     EnrollmentRecord,
     HistoryRecord,
     NotificationRecord,
     QuestionRecord,
+    QuizAnswerRecord,
     UserRecord,
 )
 from lms_graph.values import LearnerState
@@ -64,6 +66,8 @@ class Loaders:
         self.notifications_by_user = DataLoader(self._notifications_by_user)
         self.credits_by_user = DataLoader(self._credits_by_user)
         self.learner_counts_by_course = DataLoader(self._learner_counts_by_course)
+        self.chapter_progress_by_attempt = DataLoader(self._chapter_progress_by_attempt)
+        self.quiz_answers_by_attempt = DataLoader(self._quiz_answers_by_attempt)
 
     def get(
         self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]
@@ -144,6 +148,24 @@ class Loaders:
             .order_by(m.HistoryEntry.at, m.HistoryEntry.id)
         )
         return _grouped(ids, ((r["enrollment_id"], HistoryRecord.from_row(r)) for r in rows))
+
+    async def _chapter_progress_by_attempt(
+        self, ids: list[int]
+    ) -> list[list[ChapterProgressRecord]]:
+        rows = await self._rows(
+            select(
+                m.ChapterProgress.attempt_id,
+                m.ChapterProgress.chapter_id,
+                m.ChapterProgress.status,
+                m.ChapterProgress.progress,
+                m.ChapterProgress.completed_at,
+            ).where(m.ChapterProgress.attempt_id.in_(ids))
+        )
+        return _grouped(ids, ((r["attempt_id"], ChapterProgressRecord.from_row(r)) for r in rows))
+
+    async def _quiz_answers_by_attempt(self, ids: list[int]) -> list[list[QuizAnswerRecord]]:
+        rows = await self._rows(select(m.QuizAnswer).where(m.QuizAnswer.attempt_id.in_(ids)))
+        return _grouped(ids, ((r["attempt_id"], QuizAnswerRecord.from_row(r)) for r in rows))
 
     async def _notifications_by_user(self, ids: list[int]) -> list[list[NotificationRecord]]:
         rows = await self._rows(

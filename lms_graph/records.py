@@ -128,6 +128,30 @@ class NotificationRecord(_Record):
     created_at: dt.datetime
 
 
+@dataclasses.dataclass(slots=True, eq=False)
+class ChapterProgressRecord(_Record):
+    """A learner's progress in one chapter, for one attempt (no row: not started)."""
+
+    typename: ClassVar[str] = "ChapterProgress"
+    attempt_id: int
+    chapter_id: int
+    status: str
+    progress: int
+    completed_at: dt.datetime | None
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class QuizAnswerRecord(_Record):
+    """A learner's answer to one question, for one attempt."""
+
+    typename: ClassVar[str] = "QuizAnswer"
+    attempt_id: int
+    question_id: int
+    choice: int
+    correct: bool
+    answered_at: dt.datetime
+
+
 for _cls in (
     UserRecord,
     CourseRecord,
@@ -137,5 +161,7 @@ for _cls in (
     AttemptRecord,
     HistoryRecord,
     NotificationRecord,
+    ChapterProgressRecord,
+    QuizAnswerRecord,
 ):
     _cls._columns = _fields_of(_cls)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
-from lms_graph.resolvers import actions, lists
+from lms_graph.resolvers import actions, insights, lists
 from lms_graph.schema.base import Connection, Info, Node, record_type_check
 from lms_graph.schema.enums import Direction, LearnerOrderField
 from lms_graph.schema.users import User
@@ -146,3 +146,13 @@ class Course(Node):
         self, root: strawberry.Parent[CourseRecord], info: Info
     ) -> list[ActionRef]:
         return await actions.mass_actions(info.context, root)
+
+    @strawberry.field(
+        description="A signed link (valid 5 minutes) to every learner's quiz insights as an "
+        ".xlsx workbook. Admins and the course's instructors only; null when the course has "
+        "no quiz."
+    )
+    async def quiz_export_url(
+        self, root: strawberry.Parent[CourseRecord], info: Info
+    ) -> str | None:
+        return await insights.course_export_url(info.context, root)

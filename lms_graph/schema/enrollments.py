@@ -7,10 +7,11 @@ import datetime as dt
 import strawberry
 
 from lms_graph.records import AttemptRecord, EnrollmentRecord, HistoryRecord
-from lms_graph.resolvers import actions
+from lms_graph.resolvers import actions, insights
 from lms_graph.schema.actions import Action
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.schema.courses import Course
+from lms_graph.schema.insights import ChapterInsight, QuizInsight
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, LearnerState
 
@@ -98,3 +99,31 @@ class Enrollment(Node):
         self, root: strawberry.Parent[EnrollmentRecord], info: Info
     ) -> list[Action]:
         return actions.available_actions(info.context, root)
+
+    @strawberry.field(
+        description="Every chapter of the course in order, with the current attempt's progress; "
+        "empty for a curriculum."
+    )
+    async def chapter_insights(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> list[ChapterInsight]:
+        return await insights.chapter_insights(info.context, root)
+
+    @strawberry.field(
+        description="Every quiz chapter of the course in order, with the current attempt's "
+        "answers and score; empty for a curriculum."
+    )
+    async def quiz_insights(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> list[QuizInsight]:
+        return await insights.quiz_insights(info.context, root)
+
+    @strawberry.field(
+        description="A signed link (valid 5 minutes) to this learner's quiz insights as an "
+        ".xlsx workbook. Admins and the course's instructors only; null when the course has "
+        "no quiz."
+    )
+    async def quiz_export_url(
+        self, root: strawberry.Parent[EnrollmentRecord], info: Info
+    ) -> str | None:
+        return await insights.enrollment_export_url(info.context, root)

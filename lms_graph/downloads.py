@@ -1,0 +1,59 @@
+"""Signed, short-lived download links: ``path?token=...``.
+
+A link names one path and the user it was made for, and expires after a few
+minutes. It proves only who asked for it: the route serving the path checks
+again, on every request, that this user may still have the file. Nothing is
+stored, so any worker can serve a link another one signed.
+
+The token is a JWT (HS256 with ``LMS_SECRET_KEY``) whose audience ``download``
+keeps it apart from bearer tokens: neither is accepted in place of the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+import jwt
+
+from lms_graph.errors import Unauthenticated
+from lms_graph.settings import Settings
+
+ALGORITHM = "HS256"
+AUDIENCE = "download"
+DEFAULT_TTL_SECONDS = 300
+
+
+def sign(settings: Settings, viewer_user_id: int, path: str, ttl: int = DEFAULT_TTL_SECONDS) -> str:
+    """``path?token=...``: a link to ``path`` for this user, valid ``ttl`` seconds."""
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": str(viewer_user_id),
+        "aud": AUDIENCE,
+        "path": path,
+        "iat": now,
+        "exp": now + dt.timedelta(seconds=ttl),
+    }
+    token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return f"{path}?{urlencode({'token': token})}"
+
+
+def verify(settings: Settings, request_path: str, token: str) -> int:
+    """The user a link was signed for; a forged or expired token, or one signed
+    for another path, is refused (``Unauthenticated``)."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["exp", "sub", "aud", "path"]},
+        )
+        user_id = int(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("This download link has expired: ask for a new one.") from None
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        raise Unauthenticated("This download link is not valid.") from None
+    if claims["path"] != request_path:
+        raise Unauthenticated("This download link is not valid.")
+    return user_id
