@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -19,6 +21,7 @@ from lms_graph.core import LMS
 from lms_graph.db import RequestConnection
 from lms_graph.errors import LMSError, StartupError
 from lms_graph.exports import routes as export_routes
+from lms_graph.http_limits import BodyLimit
 from lms_graph.loaders import Loaders
 from lms_graph.plugin_manager import collect
 from lms_graph.schema import build_schema
@@ -33,7 +36,22 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
-        return await request_context(self.lms, request if isinstance(request, Request) else None)
+        context = await request_context(self.lms, request if isinstance(request, Request) else None)
+        request.scope.setdefault("state", {})[_CONTEXT_KEY] = context
+        return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request; then give its read connection back to the pool, whatever
+        happened (validation errors and refused requests included)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            context = scope.get("state", {}).pop(_CONTEXT_KEY, None)
+            if context is not None:
+                await context.db.close()
+
+
+_CONTEXT_KEY = "lms_graph.context"
 
 
 async def request_context(lms: LMS, request: Request | None) -> Context:
@@ -102,7 +120,11 @@ def create_app(
         yield
         await lms.close()
 
-    app = Starlette(routes=[*core, *_plugin_routes(lms, core_paths)], lifespan=lifespan)
+    app = Starlette(
+        routes=[*core, *_plugin_routes(lms, core_paths)],
+        middleware=[Middleware(BodyLimit, settings=lms.settings)],
+        lifespan=lifespan,
+    )
     app.state.lms = lms
     return app
 

@@ -27,6 +27,7 @@ class Settings:
     max_query_depth: int = 10
     max_aliases: int = 15
     max_query_tokens: int = 2000
+    max_query_nodes: int = 50_000
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 200_000
@@ -65,6 +66,7 @@ class Settings:
             max_query_depth=_int(env, "LMS_MAX_QUERY_DEPTH", defaults.max_query_depth),
             max_aliases=_int(env, "LMS_MAX_ALIASES", defaults.max_aliases),
             max_query_tokens=_int(env, "LMS_MAX_QUERY_TOKENS", defaults.max_query_tokens),
+            max_query_nodes=_int(env, "LMS_MAX_QUERY_NODES", defaults.max_query_nodes),
             max_body_bytes=_int(env, "LMS_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_upload_bytes=_int(env, "LMS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_import_rows=_int(env, "LMS_MAX_IMPORT_ROWS", defaults.max_import_rows),

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -22,6 +29,7 @@ from lms_graph.schema.actions import ActionMutation
 from lms_graph.schema.courses import Chapter, Course
 from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
+from lms_graph.schema.limits import validation_rules
 from lms_graph.schema.mutation import Mutation
 from lms_graph.schema.query import Query
 from lms_graph.schema.users import User
@@ -33,17 +41,6 @@ EXTENSIBLE_TYPES: dict[str, type] = {
     "Chapter": Chapter,
     "Enrollment": Enrollment,
 }
-
-
-class CloseRequestConnection(SchemaExtension):
-    """Give the request's read connection back to the pool when the operation ends."""
-
-    async def on_operation(self) -> Any:
-        yield
-        context = self.execution_context.context
-        db = getattr(context, "db", None)
-        if db is not None:
-            await db.close()
 
 
 class LMSSchema(strawberry.Schema):
@@ -106,8 +103,21 @@ def build_schema(lms: LMS) -> strawberry.Schema:
             query=_merge("Query", queries),
             mutation=_merge("Mutation", mutations),
             types=types,
-            extensions=[error_codes, CloseRequestConnection],
+            extensions=_extensions(lms, error_codes),
+            config=StrawberryConfig(disable_field_suggestions=lms.settings.production),
         )
+
+
+def _extensions(lms: LMS, error_codes: type[SchemaExtension]) -> list[Any]:
+    settings = lms.settings
+    extensions: list[Any] = [
+        error_codes,
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(AddValidationRules, validation_rules(settings)),
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection)
+    return extensions
 
 
 def _merge(name: str, parts: Sequence[type]) -> type:
