@@ -110,6 +110,8 @@ async def _seed(lms: LMS, learners: int) -> tuple[Viewer, int]:
                 ),
             )
         )
+    async with lms.db.reader() as conn:
+        await conn.execute(text("ANALYZE"))  # as autovacuum would after a bulk load
     admin = UserRecord(
         id=admin_id,
         email="admin@bench.test",

@@ -12,7 +12,13 @@ from sqlalchemy import String, func, literal, select
 from lms_graph import models as m
 from lms_graph.context import Context
 from lms_graph.errors import BadInput
-from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
+from lms_graph.queries import (
+    ACTIVE_ENROLLMENT,
+    COURSE_COLUMNS,
+    CURRENT_ATTEMPT,
+    USER_COLUMNS,
+    enrollments_select,
+)
 from lms_graph.records import CourseRecord, EnrollmentRecord, UserRecord
 from lms_graph.resolvers.pagination import AnySelect, Page, SortKey, keyset_page, page_size
 from lms_graph.values import AssignmentType, LearnerState
@@ -47,12 +53,15 @@ async def _page(
     first: int | None,
     after: str | None,
     keys: Sequence[SortKey] | None = None,
+    count_query: AnySelect | None = None,
 ) -> Page[T]:
     """A keyset page of ``query`` (by its rows' ``id`` unless ``keys`` say otherwise);
     ``totalCount`` counts the same query, only when asked."""
 
     async def count() -> int:
-        statement = select(func.count()).select_from(query.order_by(None).subquery())
+        statement = count_query
+        if statement is None:
+            statement = select(func.count()).select_from(query.order_by(None).subquery())
         return int((await ctx.db.execute(statement)).scalar_one())
 
     return await keyset_page(
@@ -115,17 +124,37 @@ def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySe
 
     Also the target set of a mass action named by ``courseId`` + ``filter``.
     """
-    query = (
+    return (
         enrollments_select(*(column.label(f"u_{column.key}") for column in USER_COLUMNS))
         .join(m.User, m.User.id == m.Enrollment.user_id)
-        .where(m.Enrollment.course_id == course_id)
+        .where(m.Enrollment.course_id == course_id, *_learner_filters(spec, today))
     )
-    if spec.states:
-        query = query.where(m.Attempt.state.in_(list(spec.states)))
-    if spec.assignment is not None:
-        query = query.where(m.Enrollment.assignment == spec.assignment)
+
+
+def learners_count(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySelect:
+    """How many learners ``learners_select`` holds, joining only what the filter reads
+    (every active enrollment has its current attempt)."""
+    query = (
+        select(func.count())
+        .select_from(m.Enrollment)
+        .where(m.Enrollment.course_id == course_id, ACTIVE_ENROLLMENT)
+        .where(*_learner_filters(spec, today))
+    )
+    if spec.states or spec.overdue is not None:
+        query = query.join(m.Attempt, CURRENT_ATTEMPT)
     if spec.search is not None:
-        query = query.where(_user_matches(spec.search))
+        query = query.join(m.User, m.User.id == m.Enrollment.user_id)
+    return query
+
+
+def _learner_filters(spec: LearnerQuery, today: dt.date) -> list[Any]:
+    conditions: list[Any] = []
+    if spec.states:
+        conditions.append(m.Attempt.state.in_(list(spec.states)))
+    if spec.assignment is not None:
+        conditions.append(m.Enrollment.assignment == spec.assignment)
+    if spec.search is not None:
+        conditions.append(_user_matches(spec.search))
     if spec.overdue is not None:
         # Spelled out so that no NULL reaches NOT: a learner without a due date is not overdue.
         overdue = (
@@ -133,8 +162,8 @@ def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySe
             & (m.Enrollment.due_date < today)
             & m.Attempt.completed_at.is_(None)
         )
-        query = query.where(overdue if spec.overdue else ~overdue)
-    return query
+        conditions.append(overdue if spec.overdue else ~overdue)
+    return conditions
 
 
 def _learner_keys(spec: LearnerQuery) -> list[SortKey]:
@@ -174,8 +203,17 @@ async def course_learners(
     """A page of a course's learners: one statement, plus one for ``totalCount`` if asked."""
     ctx.require_user()
     ctx.viewer.require_manager(course.id)
-    query = learners_select(course.id, spec, dt.datetime.now(dt.UTC).date())
-    return await _page(ctx, query, _learner_from_row(course), first, after, _learner_keys(spec))
+    today = dt.datetime.now(dt.UTC).date()
+    query = learners_select(course.id, spec, today)
+    return await _page(
+        ctx,
+        query,
+        _learner_from_row(course),
+        first,
+        after,
+        _learner_keys(spec),
+        count_query=learners_count(course.id, spec, today),
+    )
 
 
 async def my_learning(ctx: Context, first: int | None, after: str | None) -> Page[EnrollmentRecord]:

@@ -61,7 +61,7 @@ def upgrade() -> None:
     sqlite_autoincrement=True
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_name'), ['name'], unique=False)
+        batch_op.create_index('ix_users_lower_name', [sa.text('lower(name)')], unique=False)
 
     op.create_table('action_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -244,7 +244,7 @@ def downgrade() -> None:
     op.drop_table('chapters')
     op.drop_table('action_runs')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_name'))
+        batch_op.drop_index('ix_users_lower_name')
 
     op.drop_table('users')
     with op.batch_alter_table('courses', schema=None) as batch_op:
