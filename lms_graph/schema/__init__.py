@@ -14,7 +14,9 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -29,6 +31,7 @@ from lms_graph.schema.actions import ActionMutation
 from lms_graph.schema.courses import Chapter, Course
 from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
+from lms_graph.schema.imports import ImportMutation, ImportQuery
 from lms_graph.schema.limits import validation_rules
 from lms_graph.schema.mutation import Mutation
 from lms_graph.schema.query import Query
@@ -76,6 +79,8 @@ def _extended_types(extra: dict[str, list[StrawberryField]]) -> Iterator[None]:
 def build_schema(lms: LMS) -> strawberry.Schema:
     queries: list[type] = [Query]
     mutations: list[type] = [Mutation, ActionMutation]
+    queries.append(ImportQuery)
+    mutations.append(ImportMutation)
     types: list[type] = []
     fields: dict[str, list[StrawberryField]] = defaultdict(list)
     lms.node_resolvers = dict(CORE_NODES)
@@ -114,6 +119,9 @@ def _extensions(lms: LMS, error_codes: type[SchemaExtension]) -> list[Any]:
         error_codes,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(AddValidationRules, validation_rules(settings)),
+        # Dashboards send the same few documents again and again.
+        partial(ParserCache, maxsize=256),
+        partial(ValidationCache, maxsize=256),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
