@@ -91,6 +91,8 @@ class EnrollmentRecord(_Record):
     completed_at: dt.datetime | None
     user: UserRecord | None = None
     course: CourseRecord | None = None
+    menu: list[Any] | None = None
+    """The viewer's menu, when the page that loaded this learner prefetched it."""
 
 
 @dataclasses.dataclass(slots=True, eq=False)

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLAbstractType, GraphQLResolveInfo
+from strawberry.types.nodes import SelectedField
 
 from lms_graph.context import Context
 from lms_graph.ids import to_global_id
@@ -34,6 +35,29 @@ def record_type_check(typename: str) -> Any:
         return getattr(obj, "typename", None) == typename
 
     return classmethod(is_type_of)
+
+
+def selects(info: Info, *path: str) -> bool:
+    """Whether the query selects ``path`` below the current field (fragments included),
+    so a resolver can fetch for a whole page what its children will ask for."""
+    level: list[Any] = list(info.selected_fields)
+    for name in path:
+        level = [child for field in _flatten(level) for child in (field.selections or [])]
+        level = [field for field in _flatten(level) if field.name == name]
+        if not level:
+            return False
+    return True
+
+
+def _flatten(selections: list[Any]) -> list[Any]:
+    """Fields of a selection list, with fragment spreads and inline fragments opened."""
+    fields: list[Any] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            fields.append(selection)
+        else:
+            fields += _flatten(list(selection.selections))
+    return fields
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ import strawberry
 
 from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
 from lms_graph.resolvers import actions, insights, lists
-from lms_graph.schema.base import Connection, Info, Node, record_type_check
+from lms_graph.schema.base import Connection, Info, Node, record_type_check, selects
 from lms_graph.schema.enums import Direction, LearnerOrderField
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, ChapterKind, CourseKind, LearnerState
@@ -129,9 +129,12 @@ class Course(Node):
         filter: LearnerFilter | None = None,
         order_by: LearnerOrder | None = None,
     ) -> Connection[EnrollmentRef]:
-        return await lists.course_learners(
+        page = await lists.course_learners(
             info.context, root, first, after, learner_query(filter, order_by)
         )
+        if selects(info, "edges", "node", "availableActions"):
+            await actions.prefetch_menus(info.context, page.nodes)
+        return page
 
     @strawberry.field(description="How many learners are in each state (every state listed).")
     async def learner_counts(
