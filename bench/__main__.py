@@ -1,15 +1,42 @@
-"""``make bench``: every benchmark, printed as figures (never run by the test suite)."""
+"""``make bench``: the benchmarks, printed as figures (never run by the test suite).
+
+python -m bench [OPTIONS]            the mass actions benchmark (bench/actions.py)
+python -m bench actions [OPTIONS]    the same
+python -m bench imports [OPTIONS]    the CSV import benchmark (bench/imports.py)
+python -m bench all                  every benchmark, with its default options
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from bench import actions
+from bench import actions, imports
+
+BENCHMARKS: dict[str, Callable[[list[str]], Coroutine[Any, Any, None]]] = {
+    "actions": actions.main,
+    "imports": imports.main,
+}
 
 
 def main() -> int:
-    asyncio.run(actions.main(sys.argv[1:]))
+    argv = sys.argv[1:]
+    which = "actions"
+    if argv and not argv[0].startswith("-"):
+        which = argv.pop(0)
+    if which == "all":
+        if argv:
+            print("`python -m bench all` takes no options: run one benchmark to pass some.")
+            return 2
+        for benchmark in BENCHMARKS.values():
+            asyncio.run(benchmark([]))
+        return 0
+    if which not in BENCHMARKS:
+        print(f"Unknown benchmark {which!r}: choose from {', '.join(BENCHMARKS)} or all.")
+        return 2
+    asyncio.run(BENCHMARKS[which](argv))
     return 0
 
 

@@ -22,6 +22,7 @@ from lms_graph.db import RequestConnection
 from lms_graph.errors import LMSError, StartupError
 from lms_graph.exports import routes as export_routes
 from lms_graph.http_limits import BodyLimit
+from lms_graph.imports_http import routes as import_routes
 from lms_graph.loaders import Loaders
 from lms_graph.plugin_manager import collect
 from lms_graph.schema import build_schema
@@ -112,6 +113,7 @@ def create_app(
         Route("/graphql", graphql),
         Route("/healthz", healthz),
         *export_routes(lms),
+        *import_routes(lms),
     ]
     core_paths = {getattr(route, "path", "") for route in core}
 

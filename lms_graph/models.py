@@ -291,6 +291,33 @@ class ActionRunRecord(Base):
     __table_args__ = (UniqueConstraint("actor_id", "idempotency_key"),)
 
 
+class ImportReportRow(Base):
+    """The report of one CSV import (dry runs too), kept so that any worker can answer
+    ``importReport(id)`` and serve the non-imported list later.
+
+    ``failures`` holds every failed row as ``[row, email, employee ID, code]`` (the
+    reason follows from the code); ``idempotency_key`` and ``request_hash`` answer a
+    retried upload with this report.
+    """
+
+    __tablename__ = "import_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_count: Mapped[int] = mapped_column(Integer)
+    failed_count: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    failures: Mapped[list[Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("actor_id", "idempotency_key"),)
+
+
 metadata = Base.metadata
 
 # IDs are public (global IDs, links, idempotent results): SQLite must never hand out a

@@ -1,4 +1,4 @@
-"""Set-membership tests that bind ONE parameter however many IDs they hold.
+"""Set-membership tests that bind ONE parameter however many IDs (or texts) they hold.
 
 ``column.in_(ids)`` binds one parameter per ID: 10,000 learners cost 10,000 binds
 to compile and send. These send a PostgreSQL array, or a JSON array that SQLite
@@ -29,6 +29,17 @@ class IdsIn(ColumnElement[bool]):
         self.ids = list(ids)
 
 
+class TextsIn(ColumnElement[bool]):
+    """``column IN texts`` (emails, employee IDs)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: Any, texts: Sequence[str]) -> None:
+        self.column = column
+        self.texts = list(texts)
+
+
 class PairsIn(ColumnElement[bool]):
     """``(first, second) IN pairs``: e.g. (id, version) as they were read."""
 
@@ -43,6 +54,10 @@ class PairsIn(ColumnElement[bool]):
 
 def ids_in(column: Any, ids: Sequence[int]) -> IdsIn:
     return IdsIn(column, ids)
+
+
+def texts_in(column: Any, texts: Sequence[str]) -> TextsIn:
+    return TextsIn(column, texts)
 
 
 def pairs_in(first: Any, second: Any, pairs: Sequence[tuple[int, int]]) -> PairsIn:
@@ -68,6 +83,19 @@ def _ids_in_postgresql(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
 def _ids_in_sqlite(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     return f"{column} IN (SELECT value FROM json_each({_json(element.ids, compiler, **kw)}))"
+
+
+@compiles(TextsIn, "postgresql")
+def _texts_in_postgresql(element: TextsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    param = bindparam(None, element.texts, type_=postgresql.ARRAY(String), unique=True)
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY({compiler.process(param, **kw)})"
+
+
+@compiles(TextsIn)
+def _texts_in_sqlite(element: TextsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} IN (SELECT value FROM json_each({_json(element.texts, compiler, **kw)}))"
 
 
 @compiles(PairsIn, "postgresql")

@@ -17,6 +17,7 @@ from lms_graph.records import (
     UserRecord,
 )
 from lms_graph.resolvers.visibility import sees_enrollment, sees_user
+from lms_graph.services.imports import ImportReportRecord, visible_report
 
 NodeResolver = Callable[[Context, int], Awaitable[Any]]
 
@@ -50,6 +51,11 @@ async def notification(ctx: Context, pk: int) -> NotificationRecord | None:
     return record
 
 
+async def import_report(ctx: Context, pk: int) -> ImportReportRecord | None:
+    """Administrators and the course's instructors."""
+    return await visible_report(ctx.db, ctx.viewer, pk)
+
+
 async def enrollment(ctx: Context, pk: int) -> EnrollmentRecord | None:
     record: EnrollmentRecord | None = await ctx.loaders.enrollments.load(pk)
     return record if record is not None and sees_enrollment(ctx.viewer, record) else None
@@ -62,6 +68,7 @@ CORE_NODES: Mapping[str, NodeResolver] = {
     "Question": question,
     "Enrollment": enrollment,
     "Notification": notification,
+    "ImportReport": import_report,
 }
 
 

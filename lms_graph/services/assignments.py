@@ -7,15 +7,16 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, insert, literal, select, update
 
 from lms_graph import models as m
 from lms_graph.errors import BadInput, Forbidden, NotFound
 from lms_graph.queries import COURSE_COLUMNS
 from lms_graph.records import CourseRecord
-from lms_graph.services.journal import HistoryLine, Note, notify, record_history
+from lms_graph.services.journal import Note, notify, record_history_for
 from lms_graph.services.tx import Tx
-from lms_graph.values import AssignmentType, CourseKind, LearnerRef
+from lms_graph.sql import ids_in
+from lms_graph.values import AssignmentType, CourseKind, LearnerRef, LearnerState
 
 REASON_NOT_FOUND = "Employee ID or Email ID not found"
 REASON_DEACTIVATED = "User with the given Email ID or Employee ID is deactivated"
@@ -110,7 +111,7 @@ async def active_learners(tx: Tx, course_id: int, user_ids: Sequence[int]) -> se
     rows = await tx.db.execute(
         select(m.Enrollment.user_id).where(
             m.Enrollment.course_id == course_id,
-            m.Enrollment.user_id.in_(user_ids),
+            ids_in(m.Enrollment.user_id, user_ids),
             m.Enrollment.unassigned_at.is_(None),
         )
     )
@@ -132,60 +133,84 @@ async def enroll(
         for row in (
             await tx.db.execute(
                 select(m.Enrollment.id, m.Enrollment.user_id, m.Enrollment.attempt_number).where(
-                    m.Enrollment.course_id == course.id, m.Enrollment.user_id.in_(user_ids)
+                    m.Enrollment.course_id == course.id, ids_in(m.Enrollment.user_id, user_ids)
                 )
             )
         ).all()
     }
-    fields = {
-        "assignment": assignment.assignment,
-        "due_date": assignment.due_date,
-        "assigned_by_id": assignment.assigned_by_id,
-        "assigned_at": tx.now,
-        "message": assignment.message,
-    }
+    # Set-based: each table is written with one INSERT ... SELECT binding the IDs as one
+    # parameter, whatever the number of users (the CSV import enrolls 100,000 at once).
     fresh = [user_id for user_id in user_ids if user_id not in existing]
     if fresh:
         rows = (
             await tx.db.execute(
-                insert(m.Enrollment).returning(m.Enrollment.id, m.Enrollment.user_id),
-                [
-                    {
-                        **fields,
-                        "user_id": user_id,
-                        "course_id": course.id,
-                        "attempt_number": 1,
-                        "version": 1,
-                    }
-                    for user_id in fresh
-                ],
+                insert(m.Enrollment)
+                .from_select(
+                    [
+                        "user_id",
+                        "course_id",
+                        "assignment",
+                        "due_date",
+                        "assigned_by_id",
+                        "assigned_at",
+                        "message",
+                        "attempt_number",
+                        "version",
+                    ],
+                    select(
+                        m.User.id,
+                        literal(course.id, Integer),
+                        literal(assignment.assignment, m.Enrollment.assignment.type),
+                        literal(assignment.due_date, m.Enrollment.due_date.type),
+                        literal(assignment.assigned_by_id, Integer),
+                        literal(tx.now, m.Enrollment.assigned_at.type),
+                        literal(assignment.message, m.Enrollment.message.type),
+                        literal(1, Integer),
+                        literal(1, Integer),
+                    ).where(ids_in(m.User.id, fresh)),
+                )
+                .returning(m.Enrollment.id, m.Enrollment.user_id)
             )
         ).all()
+        if len(rows) != len(fresh):
+            raise NotFound(f"{len(fresh) - len(rows)} of the users named do not exist.")
         existing.update({row.user_id: (row.id, 1) for row in rows})
-    returning = [user_id for user_id in user_ids if user_id not in fresh]
+    inserted = set(fresh)
+    returning = [user_id for user_id in user_ids if user_id not in inserted]
     if returning:
         await tx.db.execute(
             update(m.Enrollment)
-            .where(m.Enrollment.id.in_([existing[user_id][0] for user_id in returning]))
-            .values(**fields, unassigned_at=None, version=m.Enrollment.version + 1)
+            .where(ids_in(m.Enrollment.id, [existing[user_id][0] for user_id in returning]))
+            .values(
+                assignment=assignment.assignment,
+                due_date=assignment.due_date,
+                assigned_by_id=assignment.assigned_by_id,
+                assigned_at=tx.now,
+                message=assignment.message,
+                unassigned_at=None,
+                version=m.Enrollment.version + 1,
+            )
         )
-    attempts = (
-        await tx.db.execute(
-            insert(m.Attempt).returning(m.Attempt.id, m.Attempt.enrollment_id),
-            [
-                {
-                    "enrollment_id": existing[user_id][0],
-                    "number": existing[user_id][1],
-                    "state": "NOT_STARTED",
-                    "progress": 0,
-                    "created_at": tx.now,
-                }
-                for user_id in user_ids
-            ],
-        )
-    ).all()
-    attempt_of = {row.enrollment_id: row.id for row in attempts}
     enrollment_ids = [existing[user_id][0] for user_id in user_ids]
+    add_attempts = insert(m.Attempt).from_select(
+        ["enrollment_id", "number", "state", "progress", "created_at"],
+        select(
+            m.Enrollment.id,
+            m.Enrollment.attempt_number,
+            literal(LearnerState.NOT_STARTED, m.Attempt.state.type),
+            literal(0, Integer),
+            literal(tx.now, m.Attempt.created_at.type),
+        ).where(ids_in(m.Enrollment.id, enrollment_ids)),
+    )
+    # The attempts' IDs are for ``lms_on_assigned``: not read back when no plugin listens.
+    hooked = tx.lms.implements("lms_on_assigned")
+    if not hooked:
+        await tx.db.execute(add_attempts)
+    else:
+        attempts = await tx.db.execute(
+            add_attempts.returning(m.Attempt.id, m.Attempt.enrollment_id)
+        )
+        attempt_of = {enrollment_id: attempt_id for attempt_id, enrollment_id in attempts}
     summary = (
         f"Assigned as {assignment.assignment.value.lower()}"
         + (f", due {assignment.due_date.isoformat()}" if assignment.due_date else "")
@@ -193,17 +218,12 @@ async def enroll(
         if assignment.assigned_by_id is not None
         else "Enrolled on their own."
     )
-    await record_history(
+    await record_history_for(
         tx,
-        [
-            HistoryLine(
-                enrollment_id,
-                "assigned",
-                summary,
-                details={"message": assignment.message} if assignment.message else None,
-            )
-            for enrollment_id in enrollment_ids
-        ],
+        enrollment_ids,
+        "assigned",
+        summary,
+        details={"message": assignment.message} if assignment.message else None,
     )
     if assignment.message:
         await notify(
@@ -218,21 +238,22 @@ async def enroll(
                 for user_id in user_ids
             ],
         )
-    await tx.lms.call_hook(
-        "lms_on_assigned",
-        db=tx.db,
-        learners=[
-            LearnerRef(
-                enrollment_id=existing[user_id][0],
-                user_id=user_id,
-                course_id=course.id,
-                course_type=course.course_type,
-                attempt_id=attempt_of[existing[user_id][0]],
-                attempt_number=existing[user_id][1],
-            )
-            for user_id in user_ids
-        ],
-    )
+    if hooked:
+        await tx.lms.call_hook(
+            "lms_on_assigned",
+            db=tx.db,
+            learners=[
+                LearnerRef(
+                    enrollment_id=existing[user_id][0],
+                    user_id=user_id,
+                    course_id=course.id,
+                    course_type=course.course_type,
+                    attempt_id=attempt_of[existing[user_id][0]],
+                    attempt_number=existing[user_id][1],
+                )
+                for user_id in user_ids
+            ],
+        )
     if course.kind is CourseKind.CURRICULUM:
         await _enroll_in_members(tx, course, user_ids, assignment)
     return enrollment_ids
