@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench clean
+.PHONY: install demo serve test test-sqlite lint schema bench example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,11 @@ demo: install
 serve: install
 	$(BIN)/lms-graph serve
 
-## The whole test suite on SQLite and PostgreSQL, then ruff and mypy.
+## The whole test suite on SQLite and PostgreSQL, then ruff and mypy, then the example plugin.
 test: install
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory example
 
 lint: install
 	$(BIN)/ruff format --check .
@@ -37,8 +38,35 @@ lint: install
 schema: install
 	$(BIN)/lms-graph schema > schema.graphql
 
+## The partner plugin of examples/ in a virtual environment of its own, next to lms-graph
+## installed from this checkout: its tests, its type check, and `lms-graph schema` showing it.
+EXAMPLE := examples/partner-course-type
+EXAMPLE_VENV := $(EXAMPLE)/.venv
+EXAMPLE_BIN := $(abspath $(EXAMPLE_VENV))/bin
+EXAMPLE_STAMP := $(EXAMPLE_VENV)/.install-stamp
+
+$(EXAMPLE_STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+	rm -rf $(EXAMPLE_VENV)
+	$(PYTHON) -m venv $(EXAMPLE_VENV)
+	$(EXAMPLE_BIN)/python -m pip install --quiet --upgrade pip
+	$(EXAMPLE_BIN)/python -m pip install --quiet . './$(EXAMPLE)[test]'
+	touch $(EXAMPLE_STAMP)
+
+example: $(EXAMPLE_STAMP)
+	# Both as they ship (built, not editable), from the current code of this checkout.
+	$(EXAMPLE_BIN)/python -m pip install --quiet --no-deps --force-reinstall . ./$(EXAMPLE)
+	cd $(EXAMPLE) && $(EXAMPLE_BIN)/pytest
+	cd $(EXAMPLE) && $(EXAMPLE_BIN)/mypy
+	# Installed, the plugin loads without any setting: the service's schema shows it.
+	dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT && cd "$$dir" \
+		&& $(EXAMPLE_BIN)/lms-graph schema > schema.graphql \
+		&& grep -q 'attendanceProof: AttendanceProof' schema.graphql \
+		&& grep -q 'submitAttendanceProof(enrollmentId: ID!, proofUrl: String!): AttendanceProof!' schema.graphql \
+		&& echo "lms-graph schema shows Enrollment.attendanceProof and Mutation.submitAttendanceProof"
+
 bench: install
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(EXAMPLE_VENV) $(EXAMPLE)/build $(EXAMPLE)/*.egg-info

@@ -6,6 +6,8 @@ and the value types from here, nothing deeper.
 
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
+from lms_graph.downloads import download_viewer
+from lms_graph.downloads import sign as sign_download
 from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound
 from lms_graph.hookspecs import hookimpl
 from lms_graph.ids import decode_id, to_global_id
@@ -16,6 +18,7 @@ from lms_graph.records import (
     UserRecord,
 )
 from lms_graph.services.actions import ActionContext
+from lms_graph.services.progress import refresh_learners
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,
@@ -69,6 +72,9 @@ __all__ = [
     "UserRecord",
     "Viewer",
     "decode_id",
+    "download_viewer",
     "hookimpl",
+    "refresh_learners",
+    "sign_download",
     "to_global_id",
 ]

@@ -15,7 +15,10 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import jwt
+from starlette.requests import Request
 
+from lms_graph.auth import Viewer, bearer_token, load_viewer, user_id_from_token
+from lms_graph.core import LMS
 from lms_graph.errors import Unauthenticated
 from lms_graph.settings import Settings
 
@@ -57,3 +60,23 @@ def verify(settings: Settings, request_path: str, token: str) -> int:
     if claims["path"] != request_path:
         raise Unauthenticated("This download link is not valid.")
     return user_id
+
+
+def download_user_id(settings: Settings, request: Request, path: str) -> int:
+    """Who asks for ``path``: the user of a signed link's ``?token=``, else of the bearer
+    token (``Unauthenticated`` without either, or when it is refused)."""
+    token = request.query_params.get("token")
+    if token is not None:
+        return verify(settings, path, token)
+    bearer = bearer_token(request.headers.get("authorization"))
+    if bearer is None:
+        raise Unauthenticated("Open a download link, or send 'Authorization: Bearer <token>'.")
+    return user_id_from_token(settings, bearer)
+
+
+async def download_viewer(lms: LMS, request: Request, path: str) -> Viewer:
+    """The viewer behind a download request, as they are now (active, what they teach):
+    what a plugin's download route checks rights against."""
+    user_id = download_user_id(lms.settings, request, path)
+    async with lms.db.reader() as conn:
+        return await load_viewer(conn, user_id)

@@ -33,9 +33,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from lms_graph import models as m
-from lms_graph.auth import Viewer, bearer_token, load_viewer, user_id_from_token
-from lms_graph.downloads import verify
-from lms_graph.errors import BadInput, Forbidden, LMSError, NotFound, Unauthenticated
+from lms_graph.auth import Viewer, load_viewer
+from lms_graph.downloads import download_user_id
+from lms_graph.errors import BadInput, Forbidden, LMSError, NotFound
 from lms_graph.ids import decode_id, to_global_id
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.spreadsheet import safe_cell
@@ -110,7 +110,7 @@ async def _export(lms: LMS, request: Request, type_name: str) -> Response:
         # A signed link names the canonical path of what it opens. An ID that does not
         # decode matches no signed path: such a link is refused before any lookup.
         path = request.url.path if pk is None else _PATHS[type_name](pk)
-        user_id = _credentials(lms, request, path)
+        user_id = download_user_id(lms.settings, request, path)
         async with lms.db.engine.connect() as conn:
             viewer = await load_viewer(conn, user_id)
             if not (viewer.is_admin or viewer.instructs):
@@ -126,17 +126,6 @@ async def _export(lms: LMS, request: Request, type_name: str) -> Response:
         return _error(error)
     filename = f"Quiz_Insights_{_slug(target.name)}_{dt.datetime.now(dt.UTC).date()}.xlsx"
     return _download(workbook, filename)
-
-
-def _credentials(lms: LMS, request: Request, path: str) -> int:
-    """The user of a signed link's ``?token=``, else of the bearer token."""
-    token = request.query_params.get("token")
-    if token is not None:
-        return verify(lms.settings, path, token)
-    bearer = bearer_token(request.headers.get("authorization"))
-    if bearer is None:
-        raise Unauthenticated("Open a download link, or send 'Authorization: Bearer <token>'.")
-    return user_id_from_token(lms.settings, bearer)
 
 
 def _has_quiz() -> Any:

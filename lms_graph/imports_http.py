@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from lms_graph.auth import Viewer, bearer_token, load_viewer, user_id_from_token
 from lms_graph.csvfiles import MEDIA_TYPE, FileTooLarge, too_large, write_rows
-from lms_graph.downloads import sign, verify
+from lms_graph.downloads import download_user_id, sign
 from lms_graph.errors import BadInput, LMSError, NotFound, Unauthenticated
 from lms_graph.ids import decode_id, to_global_id
 from lms_graph.services.imports import (
@@ -128,19 +128,9 @@ def _bearer_user(lms: LMS, request: Request) -> int:
     return user_id_from_token(lms.settings, token)
 
 
-def _link_or_bearer_user(lms: LMS, request: Request, path: str) -> int:
-    token = request.query_params.get("token")
-    if token is not None:
-        return verify(lms.settings, path, token)
-    bearer = bearer_token(request.headers.get("authorization"))
-    if bearer is None:
-        raise Unauthenticated("Open a download link, or send 'Authorization: Bearer <token>'.")
-    return user_id_from_token(lms.settings, bearer)
-
-
 async def _sample(lms: LMS, request: Request) -> Response:
     try:
-        await _viewer(lms, _link_or_bearer_user(lms, request, SAMPLE_PATH))
+        await _viewer(lms, download_user_id(lms.settings, request, SAMPLE_PATH))
     except LMSError as error:
         return _error(error)
     body = "".join(write_rows(HEADER, sample_rows()))
@@ -195,7 +185,7 @@ async def _failures(lms: LMS, request: Request) -> Response:
         except BadInput:
             pk = None
         path = request.url.path if pk is None else failures_path(pk)
-        viewer = await _viewer(lms, _link_or_bearer_user(lms, request, path))
+        viewer = await _viewer(lms, download_user_id(lms.settings, request, path))
         report = None
         if pk is not None:
             async with lms.db.engine.connect() as conn:

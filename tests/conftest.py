@@ -106,12 +106,22 @@ async def _empty(lms: LMS) -> None:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-def _all_tables(lms: LMS) -> list[Table]:
+def merged_metadata(lms: LMS) -> MetaData:
+    """The core's tables and every loaded plugin's, in one MetaData.
+
+    A plugin's own MetaData cannot sort (or compare) tables whose foreign keys point
+    at core tables (``attempts.id``), as the plugin guide recommends: merged, they
+    resolve.
+    """
     merged = MetaData()
     for source in [metadata, *(s.metadata for s in lms.migration_sources())]:
-        for table in source.sorted_tables:
+        for table in source.tables.values():
             table.to_metadata(merged)
-    return list(merged.sorted_tables)
+    return merged
+
+
+def _all_tables(lms: LMS) -> list[Table]:
+    return list(merged_metadata(lms).sorted_tables)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The learner menu (CONTRACT section 5) for self-paced courses and curricula.
 
-Only the core actions exist today: the ILT, SCORM/xAPI and certificates items
-(change_session, mark_no_show, view_activity, generate/remove_certificate) must
-not show.
+The tests load every built-in plugin: the core's actions and the certificates
+plugin's item (a COMPLETED learner who finished on their own holds a certificate,
+so their menu ends with remove_certificate; tests/test_certificates.py covers
+generate_certificate). The ILT and SCORM/xAPI items (change_session,
+mark_no_show, view_activity) must not show in a self-paced course.
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ LABELS = {
     "make_instructor": "Make Instructor",
     "unassign": "Unassign User",
     "remove": "Remove User",
+    "generate_certificate": "Generate Certificate",
+    "remove_certificate": "Remove Certificate",
 }
 VIEWS = {"view_history", "view_chapter_insights", "view_quiz_insights"}
-DESTRUCTIVE = {"reset_progress", "unassign", "remove"}
+DESTRUCTIVE = {"reset_progress", "unassign", "remove", "remove_certificate"}
 NEVER_TODAY = {
     "change_session",
     "mark_no_show",
     "view_activity",
-    "generate_certificate",
-    "remove_certificate",
     "mark_incomplete",
 }
+CERTIFICATE_ITEMS = {"generate_certificate", "remove_certificate"}
 
 # Section 5, column by column, in seed order; None marks the quiz-only row.
 QUIZ = "view_quiz_insights"
@@ -79,6 +82,7 @@ MENUS: dict[str, list[str]] = {
         QUIZ,
         "make_instructor",
         "remove",
+        "remove_certificate",
     ],
 }
 
@@ -201,6 +205,8 @@ async def test_menu_by_state(gql: GraphQLClient, world: World, state: str, quiz:
     keys = [action["key"] for action in actions]
     assert keys == expected_menu(state, quiz)
     assert not NEVER_TODAY & set(keys)
+    # Generate or Remove Certificate: exactly one, and only for COMPLETED learners.
+    assert len(CERTIFICATE_ITEMS & set(keys)) == (1 if state == "COMPLETED" else 0)
     for action in actions:
         check_action(action)
 

@@ -7,12 +7,16 @@ attempt once completed only leaves COMPLETED through an explicit action.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import models as m
+from lms_graph.auth import Viewer
+from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.journal import HistoryLine, record_history
 from lms_graph.services.tx import Tx
@@ -137,6 +141,17 @@ async def _curriculum_snapshots(tx: Tx, ids: Sequence[int]) -> list[LearnerProgr
         )
         for head in heads
     ]
+
+
+async def refresh_learners(lms: LMS, db: AsyncConnection, enrollment_ids: Iterable[int]) -> None:
+    """Ask the course types to decide these learners' state again, inside the caller's
+    transaction (``db``): what a plugin calls after recording progress of its own.
+
+    Completions it decides fire ``lms_on_completed``; curricula holding the courses
+    follow. Learners whose attempt is already completed are left as they are.
+    """
+    tx = Tx(lms=lms, db=db, viewer=Viewer(user=None), now=dt.datetime.now(dt.UTC))
+    await refresh_statuses(tx, enrollment_ids)
 
 
 async def refresh_statuses(tx: Tx, enrollment_ids: Iterable[int]) -> None:

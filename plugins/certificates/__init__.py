@@ -1,0 +1,164 @@
+"""Certificates: a plugin that is not a course type.
+
+Every completed attempt earns a certificate (with the course's credits, a random
+verification code and, when the course sets one, an expiry date), whether the
+learner finished on their own or was marked complete. Mark as Incomplete revokes
+the latest attempt's certificate; a reset keeps the completed attempt's one on
+record; removing a learner deletes theirs (foreign keys cascade).
+
+What it adds, through the public hooks only:
+
+- menu items for COMPLETED learners (position 130): ``remove_certificate`` when
+  the latest attempt holds a valid certificate, ``generate_certificate``
+  otherwise; both act on the latest attempt only;
+- ``Enrollment.certificates``, ``Query.certificatesExpiring(withinDays)`` and
+  ``Mutation.setCertificateValidity(courseId, validDays)`` (admins);
+- ``GET /certificates/{code}.pdf`` (signed link or bearer token) and
+  ``GET /certificates/verify/{code}`` (no token).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from lms_graph import (
+    LMS,
+    ActionContext,
+    ActionDefinition,
+    ActionKind,
+    GraphQLExtension,
+    LearnerRef,
+    LearnerState,
+    MenuLearner,
+    MigrationSource,
+    Outcome,
+    SQLExecutor,
+    hookimpl,
+)
+from plugins.certificates.graphql import extension
+from plugins.certificates.http import routes
+from plugins.certificates.issuing import holding, issue, revoke
+from plugins.certificates.tables import metadata
+
+FACT = "certificates.latest"
+"""Menu fact: the learner's latest attempt holds a valid certificate."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+@hookimpl
+def lms_migrations() -> MigrationSource:
+    return MigrationSource(
+        branch="certificates",
+        versions=Path(__file__).parent / "migrations" / "versions",
+        metadata=metadata,
+    )
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+
+@hookimpl
+async def lms_on_completed(db: Any, learners: Sequence[LearnerRef]) -> None:
+    await issue(db, learners, _now())
+
+
+@hookimpl
+async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef]) -> None:
+    await revoke(db, learners, _now())
+
+
+# lms_on_removed: nothing to do; certificates reference the enrollment with ON DELETE
+# CASCADE, so the core's DELETE of the enrollment deletes them (tested).
+# lms_on_reset: nothing to do; the completed attempt keeps its certificate.
+
+
+# --- the menu ----------------------------------------------------------------------------
+
+
+@hookimpl
+async def lms_learner_facts(
+    db: SQLExecutor, learners: Sequence[LearnerRef]
+) -> Mapping[int, Mapping[str, Any]]:
+    held = await holding(
+        db, [learner.attempt_id for learner in learners if learner.attempt_id], _now()
+    )
+    return {learner.enrollment_id: {FACT: learner.attempt_id in held} for learner in learners}
+
+
+def _completed(learner: MenuLearner) -> bool:
+    return learner.state is LearnerState.COMPLETED
+
+
+async def _generate(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
+    issued = await issue(ctx.db, learners, ctx.now)
+    return {
+        learner.enrollment_id: (
+            Outcome.ok("Certificate generated.")
+            if learner.enrollment_id in issued
+            else Outcome.skipped("NOT_APPLICABLE", "The latest attempt already has a certificate.")
+        )
+        for learner in learners
+    }
+
+
+async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
+    await revoke(ctx.db, learners, ctx.now)
+    return {learner.enrollment_id: Outcome.ok("Certificate removed.") for learner in learners}
+
+
+ACTIONS = (
+    ActionDefinition(
+        key="generate_certificate",
+        label="Generate Certificate",
+        kind=ActionKind.MUTATION,
+        position=130,
+        applies=lambda learner: _completed(learner) and not learner.facts.get(FACT),
+        run=_generate,
+        description="Issues a certificate for the latest attempt; progress is untouched.",
+        summary=lambda params: "Certificate generated.",
+    ),
+    ActionDefinition(
+        key="remove_certificate",
+        label="Remove Certificate",
+        kind=ActionKind.MUTATION,
+        position=130,
+        applies=lambda learner: _completed(learner) and bool(learner.facts.get(FACT)),
+        run=_remove,
+        description=(
+            "Revokes the latest attempt's certificate; its code no longer verifies. "
+            "Progress is untouched."
+        ),
+        destructive=True,
+        confirm="Remove this learner's certificate? Its verification code stops being valid.",
+        summary=lambda params: "Certificate removed.",
+    ),
+)
+
+
+@hookimpl
+def lms_register_actions() -> Iterable[ActionDefinition]:
+    return ACTIONS
+
+
+# --- GraphQL and HTTP --------------------------------------------------------------------
+
+
+@hookimpl
+def lms_graphql() -> GraphQLExtension:
+    return extension()
+
+
+@hookimpl
+def lms_routes(lms: LMS) -> Iterable[BaseRoute]:
+    return routes(lms)

@@ -1,0 +1,219 @@
+"""``Enrollment.certificates``, ``Query.certificatesExpiring`` and
+``Mutation.setCertificateValidity``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import strawberry
+from sqlalchemy import delete, insert, select
+from strawberry.dataloader import DataLoader
+
+from lms_graph import (
+    BadInput,
+    EnrollmentRecord,
+    GraphQLExtension,
+    NotFound,
+    decode_id,
+    to_global_id,
+)
+from plugins.certificates.access import download_url
+from plugins.certificates.tables import certificate_settings, certificates, courses
+
+MAX_VALID_DAYS = 36_500
+COLUMNS = (
+    certificates.c.id,
+    certificates.c.enrollment_id,
+    certificates.c.user_id,
+    certificates.c.course_id,
+    certificates.c.attempt_number,
+    certificates.c.code,
+    certificates.c.issued_at,
+    certificates.c.revoked_at,
+    certificates.c.expires_at,
+    certificates.c.credits,
+)
+
+
+@strawberry.type(description="A certificate earned by completing an attempt of a course.")
+class Certificate:
+    pk: strawberry.Private[int]
+    enrollment_pk: strawberry.Private[int]
+    user_pk: strawberry.Private[int]
+    course_pk: strawberry.Private[int]
+    code: str = strawberry.field(
+        description="The verification code: GET /certificates/verify/{code} confirms it."
+    )
+    issued_at: dt.datetime
+    attempt_number: int = strawberry.field(description="The completed attempt it was earned by.")
+    expires_at: dt.datetime | None = strawberry.field(
+        description="When it stops being valid; null: it does not expire."
+    )
+    revoked_at: dt.datetime | None = strawberry.field(
+        description="When it was removed (Remove Certificate, Mark as Incomplete); null if not."
+    )
+    credits: float = strawberry.field(description="The course's credits when it was issued.")
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Certificate", self.pk))
+
+    @strawberry.field(description="The enrollment it belongs to.")
+    def enrollment_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Enrollment", self.enrollment_pk))
+
+    @strawberry.field(description="The learner.")
+    def user_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("User", self.user_pk))
+
+    @strawberry.field(description="The course.")
+    def course_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Course", self.course_pk))
+
+    @strawberry.field(description="Neither revoked nor expired.")
+    def valid(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > dt.datetime.now(dt.UTC)
+
+    @strawberry.field(
+        description=(
+            "A short-lived link to the certificate as a PDF, for the viewer; "
+            "null when it is revoked."
+        )
+    )
+    def download_url(self, info: strawberry.Info) -> str | None:
+        viewer = info.context.viewer
+        if self.revoked_at is not None or viewer.user is None:
+            return None
+        return download_url(info.context.lms, viewer.user.id, self.code)
+
+
+def _certificate(row: Any) -> Certificate:
+    return Certificate(
+        pk=row.id,
+        enrollment_pk=row.enrollment_id,
+        user_pk=row.user_id,
+        course_pk=row.course_id,
+        code=row.code,
+        issued_at=row.issued_at,
+        attempt_number=row.attempt_number,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        credits=row.credits,
+    )
+
+
+def _by_enrollment(info: strawberry.Info) -> DataLoader[int, list[Certificate]]:
+    """This request's loader: one SELECT for every enrollment on the page."""
+    db = info.context.db
+
+    async def load(enrollment_ids: list[int]) -> list[list[Certificate]]:
+        rows = await db.execute(
+            select(*COLUMNS)
+            .where(certificates.c.enrollment_id.in_(enrollment_ids))
+            .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
+        )
+        found: dict[int, list[Certificate]] = defaultdict(list)
+        for row in rows:
+            found[row.enrollment_id].append(_certificate(row))
+        return [found[enrollment_id] for enrollment_id in enrollment_ids]
+
+    return info.context.loaders.get("certificates.by_enrollment", load)
+
+
+@strawberry.type
+class EnrollmentCertificates:
+    @strawberry.field(
+        description=(
+            "Certificates earned in this course, one per completed attempt, oldest first "
+            "(revoked ones included, with revokedAt)."
+        )
+    )
+    async def certificates(
+        self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info
+    ) -> list[Certificate]:
+        return await _by_enrollment(info).load(root.id)
+
+
+@strawberry.type
+class CertificateQuery:
+    @strawberry.field(
+        description=(
+            "Valid certificates expiring within the next `withinDays` days, soonest first "
+            "(for recertification campaigns). Admins only."
+        )
+    )
+    async def certificates_expiring(
+        self, info: strawberry.Info, within_days: int
+    ) -> list[Certificate]:
+        ctx = info.context
+        ctx.require_user()
+        ctx.viewer.require_admin()
+        if not 0 <= within_days <= MAX_VALID_DAYS:
+            raise BadInput(f"withinDays must be between 0 and {MAX_VALID_DAYS}.")
+        now = dt.datetime.now(dt.UTC)
+        rows = await ctx.db.execute(
+            select(*COLUMNS)
+            .where(
+                certificates.c.revoked_at.is_(None),
+                certificates.c.expires_at > now,
+                certificates.c.expires_at <= now + dt.timedelta(days=within_days),
+            )
+            .order_by(certificates.c.expires_at, certificates.c.id)
+        )
+        return [_certificate(row) for row in rows]
+
+
+@strawberry.type(description="How long a course's certificates stay valid.")
+class CertificateValidity:
+    course_pk: strawberry.Private[int]
+    valid_days: int | None = strawberry.field(
+        description="Days a new certificate stays valid; null: certificates do not expire."
+    )
+
+    @strawberry.field
+    def course_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Course", self.course_pk))
+
+
+@strawberry.type
+class CertificateMutation:
+    @strawberry.mutation(
+        description=(
+            "How many days the course's certificates stay valid from now on (null: they do "
+            "not expire). Certificates already issued keep their expiry. Admins only."
+        )
+    )
+    async def set_certificate_validity(
+        self, info: strawberry.Info, course_id: strawberry.ID, valid_days: int | None
+    ) -> CertificateValidity:
+        ctx = info.context
+        ctx.require_user()
+        ctx.viewer.require_admin()
+        pk = decode_id(course_id, "Course")
+        if valid_days is not None and not 1 <= valid_days <= MAX_VALID_DAYS:
+            raise BadInput(f"validDays must be between 1 and {MAX_VALID_DAYS}, or null.")
+        async with ctx.lms.db.transaction() as db:
+            found = (await db.execute(select(courses.c.id).where(courses.c.id == pk))).first()
+            if found is None:
+                raise NotFound("There is no course with this ID.")
+            await db.execute(
+                delete(certificate_settings).where(certificate_settings.c.course_id == pk)
+            )
+            if valid_days is not None:
+                await db.execute(
+                    insert(certificate_settings).values(course_id=pk, valid_days=valid_days)
+                )
+        ctx.fresh_loaders()
+        return CertificateValidity(course_pk=pk, valid_days=valid_days)
+
+
+def extension() -> GraphQLExtension:
+    return GraphQLExtension(
+        query=CertificateQuery,
+        mutation=CertificateMutation,
+        fields={"Enrollment": [EnrollmentCertificates]},
+    )

@@ -1,0 +1,127 @@
+"""Issuing and revoking certificates, one batch at a time (a constant number of statements)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import and_, exists, insert, or_, select, update
+
+from lms_graph import SQLExecutor
+from plugins.certificates.tables import (
+    attempts,
+    certificate_settings,
+    certificates,
+    courses,
+    enrollments,
+)
+
+
+class LearnerLike(Protocol):
+    """What ``LearnerRef`` and ``MenuLearner`` share, and what issuing needs."""
+
+    @property
+    def enrollment_id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def course_id(self) -> int: ...
+    @property
+    def attempt_number(self) -> int: ...
+
+
+def new_code() -> str:
+    """A random, URL-safe verification code (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def valid_at(now: dt.datetime) -> object:
+    """The certificates that count: not revoked, not expired."""
+    return and_(
+        certificates.c.revoked_at.is_(None),
+        or_(certificates.c.expires_at.is_(None), certificates.c.expires_at > now),
+    )
+
+
+def _attempt_ids(learners: Sequence[object]) -> list[int]:
+    return sorted({a for a in (getattr(lr, "attempt_id", None) for lr in learners) if a})
+
+
+async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.datetime) -> set[int]:
+    """A certificate for each learner's ``attempt_id`` that holds no valid one yet.
+
+    Two statements for the whole batch: one read (credits, validity, what exists),
+    one INSERT. Returns the enrollment IDs that got a certificate.
+    """
+    attempt_ids = _attempt_ids(learners)
+    if not attempt_ids:
+        return set()
+    held = exists().where(
+        certificates.c.attempt_id == attempts.c.id, certificates.c.revoked_at.is_(None)
+    )
+    rows = await db.execute(
+        select(
+            attempts.c.id,
+            courses.c.credits,
+            certificate_settings.c.valid_days,
+            held.label("held"),
+        )
+        .select_from(attempts)
+        .join(enrollments, enrollments.c.id == attempts.c.enrollment_id)
+        .join(courses, courses.c.id == enrollments.c.course_id)
+        .outerjoin(certificate_settings, certificate_settings.c.course_id == courses.c.id)
+        .where(attempts.c.id.in_(attempt_ids))
+    )
+    found = {row.id: row for row in rows}
+    values = []
+    issued: set[int] = set()
+    for learner in learners:
+        attempt_id = getattr(learner, "attempt_id", None)
+        row = found.get(attempt_id) if attempt_id else None
+        if row is None or row.held or learner.enrollment_id in issued:
+            continue
+        issued.add(learner.enrollment_id)
+        values.append(
+            {
+                "enrollment_id": learner.enrollment_id,
+                "attempt_id": attempt_id,
+                "attempt_number": learner.attempt_number,
+                "user_id": learner.user_id,
+                "course_id": learner.course_id,
+                "code": new_code(),
+                "issued_at": now,
+                "expires_at": (
+                    now + dt.timedelta(days=row.valid_days) if row.valid_days is not None else None
+                ),
+                "credits": float(row.credits or 0.0),
+            }
+        )
+    if values:
+        await db.execute(insert(certificates), values)
+    return issued
+
+
+async def revoke(db: SQLExecutor, learners: Sequence[object], now: dt.datetime) -> None:
+    """Revoke the certificates of these learners' ``attempt_id`` (one UPDATE)."""
+    attempt_ids = _attempt_ids(learners)
+    if not attempt_ids:
+        return
+    await db.execute(
+        update(certificates)
+        .where(certificates.c.attempt_id.in_(attempt_ids), certificates.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def holding(db: SQLExecutor, attempt_ids: Sequence[int], now: dt.datetime) -> set[int]:
+    """The attempts among ``attempt_ids`` that hold a valid certificate (one SELECT)."""
+    if not attempt_ids:
+        return set()
+    rows = await db.execute(
+        select(certificates.c.attempt_id).where(
+            certificates.c.attempt_id.in_(sorted(set(attempt_ids))), valid_at(now)
+        )
+    )
+    return set(rows.scalars())
