@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from lms_graph.values import (
         ActionDefinition,
         CourseType,
+        Event,
         GraphQLExtension,
         LearnerProgress,
         LearnerRef,
@@ -232,6 +233,21 @@ def lms_on_removed(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]
     deletes its own rows.
 
     Returns: nothing; every implementation runs.
+    """
+
+
+@hookspec
+def lms_on_events(lms: LMS, events: Sequence[Event]) -> None:
+    """What a transaction did, once it has committed (never for a rollback or a dry
+    run): the place for webhooks and other outside deliveries. Called once per
+    transaction with all its events (a mass action of 10,000 learners: one call).
+
+    Args:
+        lms: the running service.
+        events: ``Event`` values in the order they happened.
+
+    Returns: nothing; every implementation runs, and a failing one is logged
+    without affecting the others or the committed change.
     """
 
 

@@ -136,6 +136,21 @@ class GraphQLExtension:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened, told to ``lms_on_events`` once it is committed.
+
+    ``name`` is one of ``action_run`` (``action``, ``actor_id``, ``succeeded``,
+    ``skipped``, ``failed``, ``enrollment_ids`` of the OK learners) or
+    ``learner_completed`` (``enrollment_id``, ``user_id``, ``course_id``,
+    ``attempt_number``); ``data`` holds JSON-ready values only.
+    """
+
+    name: str
+    at: dt.datetime
+    data: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NotificationMessage:
     """A notification stored for a user; plugins may also deliver it elsewhere."""
 

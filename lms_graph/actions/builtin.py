@@ -17,7 +17,7 @@ from lms_graph import models as m
 from lms_graph.hookspecs import hookimpl
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.actions import ActionContext
-from lms_graph.services.journal import HistoryLine, record_audit, record_history
+from lms_graph.services.journal import HistoryLine, record_audit, record_history, tell_completed
 from lms_graph.services.menus import load_learners
 from lms_graph.services.progress import refresh_statuses
 from lms_graph.sql import ids_in
@@ -214,6 +214,7 @@ async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) ->
             started_at=func.coalesce(m.Attempt.started_at, ctx.now),
         )
     )
+    tell_completed(ctx.tx, everyone)
     await _emit(ctx, "lms_on_completed", everyone)
     await _member_history(ctx, members)
     await _refresh_curricula(ctx, everyone)

@@ -235,6 +235,17 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
                 return replayed
             params = validate_params(action, request.params, tx.now.date())
             result = await _run(tx, action, request, params)
+            tx.emit(
+                "action_run",
+                action=action.key,
+                actor_id=viewer.id,
+                succeeded=result.count(OutcomeStatus.OK),
+                skipped=result.count(OutcomeStatus.SKIPPED),
+                failed=result.count(OutcomeStatus.FAILED),
+                enrollment_ids=[
+                    eid for eid, outcome in result.outcomes if outcome.status is OutcomeStatus.OK
+                ],
+            )
             if request.idempotency_key is not None and not request.dry_run:
                 await tx.db.execute(
                     insert(m.ActionRunRecord).values(

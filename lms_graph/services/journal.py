@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, insert, literal, select
@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Integer, String, insert, literal, select
 from lms_graph import models as m
 from lms_graph.services.tx import Tx
 from lms_graph.sql import ids_in
-from lms_graph.values import NotificationMessage
+from lms_graph.values import LearnerRef, MenuLearner, NotificationMessage
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -139,3 +139,17 @@ async def notify(tx: Tx, notes: Sequence[Note]) -> None:
         await lms.call_hook("lms_notify", isolate=True, notifications=messages)
 
     tx.after_commit(deliver)
+
+
+def tell_completed(tx: Tx, learners: Iterable[LearnerRef | MenuLearner]) -> None:
+    """One ``learner_completed`` event per learner, for ``lms_on_events`` after commit."""
+    if not tx.lms.implements("lms_on_events"):
+        return
+    for learner in learners:
+        tx.emit(
+            "learner_completed",
+            enrollment_id=learner.enrollment_id,
+            user_id=learner.user_id,
+            course_id=learner.course_id,
+            attempt_number=learner.attempt_number,
+        )

@@ -18,7 +18,7 @@ from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
-from lms_graph.services.journal import HistoryLine, record_history
+from lms_graph.services.journal import HistoryLine, record_history, tell_completed
 from lms_graph.services.tx import Tx
 from lms_graph.values import CourseKind, LearnerProgress, LearnerRef, LearnerState, LearnerStatus
 
@@ -241,9 +241,9 @@ async def _store(
                 for learner in completed
             ],
         )
-        await tx.lms.call_hook(
-            "lms_on_completed", db=tx.db, learners=[_ref(learner) for learner in completed]
-        )
+        refs = [_ref(learner) for learner in completed]
+        tell_completed(tx, refs)
+        await tx.lms.call_hook("lms_on_completed", db=tx.db, learners=refs)
     return changed
 
 

@@ -7,11 +7,13 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
+from lms_graph.values import Event
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +25,15 @@ class Tx:
     viewer: Viewer
     now: dt.datetime
     _after_commit: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    events: list[Event] = dataclasses.field(default_factory=list)
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` once the transaction has committed (never if it rolls back)."""
         self._after_commit.append(callback)
+
+    def emit(self, name: str, **data: Any) -> None:
+        """Record an event for ``lms_on_events``, told only if the transaction commits."""
+        self.events.append(Event(name=name, at=self.now, data=data))
 
     @property
     def actor_id(self) -> int | None:
@@ -47,3 +54,5 @@ async def write(lms: LMS, viewer: Viewer) -> AsyncIterator[Tx]:
             await callback()
         except Exception:
             logger.exception("after-commit callback failed")
+    if tx.events and lms.implements("lms_on_events"):
+        await lms.call_hook("lms_on_events", isolate=True, events=tx.events)
