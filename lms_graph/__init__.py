@@ -19,6 +19,7 @@ from lms_graph.records import (
 )
 from lms_graph.services.actions import ActionContext
 from lms_graph.services.progress import refresh_learners
+from lms_graph.services.tx import emit_event
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,
@@ -75,6 +76,7 @@ __all__ = [
     "Viewer",
     "decode_id",
     "download_viewer",
+    "emit_event",
     "hookimpl",
     "refresh_learners",
     "sign_download",

@@ -142,7 +142,8 @@ class Event:
     ``name`` is one of ``action_run`` (``action``, ``actor_id``, ``succeeded``,
     ``skipped``, ``failed``, ``enrollment_ids`` of the OK learners) or
     ``learner_completed`` (``enrollment_id``, ``user_id``, ``course_id``,
-    ``attempt_number``); ``data`` holds JSON-ready values only.
+    ``attempt_number``), or a plugin's own (``emit_event``), e.g. the certificates
+    plugin's ``certificate_issued``; ``data`` holds JSON-ready values only.
     """
 
     name: str

@@ -19,7 +19,7 @@ from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.journal import HistoryLine, record_history, tell_completed
-from lms_graph.services.tx import Tx
+from lms_graph.services.tx import Tx, emit_event
 from lms_graph.values import CourseKind, LearnerProgress, LearnerRef, LearnerState, LearnerStatus
 
 _CHUNK = 5000
@@ -152,6 +152,8 @@ async def refresh_learners(lms: LMS, db: AsyncConnection, enrollment_ids: Iterab
     """
     tx = Tx(lms=lms, db=db, viewer=Viewer(user=None), now=dt.datetime.now(dt.UTC))
     await refresh_statuses(tx, enrollment_ids)
+    for event in tx.events:  # told with the core transaction around, if there is one
+        emit_event(event.name, **event.data)
 
 
 async def refresh_statuses(tx: Tx, enrollment_ids: Iterable[int]) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +41,17 @@ class Tx:
         return self.viewer.user.id if self.viewer.user is not None else None
 
 
+_current: ContextVar[Tx | None] = ContextVar("lms_graph_current_tx", default=None)
+
+
+def emit_event(name: str, **data: Any) -> None:
+    """Record an event on the core transaction in progress, for ``lms_on_events`` once
+    it commits (plugins call it from their hooks). Outside one, nothing happens."""
+    tx = _current.get()
+    if tx is not None:
+        tx.emit(name, **data)
+
+
 @asynccontextmanager
 async def write(lms: LMS, viewer: Viewer) -> AsyncIterator[Tx]:
     """Open a write transaction; commit at the end, then run the after-commit callbacks.
@@ -48,7 +60,11 @@ async def write(lms: LMS, viewer: Viewer) -> AsyncIterator[Tx]:
     """
     async with lms.db.transaction() as conn:
         tx = Tx(lms=lms, db=conn, viewer=viewer, now=dt.datetime.now(dt.UTC))
-        yield tx
+        token = _current.set(tx)
+        try:
+            yield tx
+        finally:
+            _current.reset(token)
     for callback in tx._after_commit:
         try:
             await callback()

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from sqlalchemy import and_, exists, insert, or_, select, update
 
-from lms_graph import SQLExecutor
+from lms_graph import SQLExecutor, emit_event
 from plugins.certificates.tables import (
     attempts,
     certificate_settings,
@@ -100,6 +100,15 @@ async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.dateti
         )
     if values:
         await db.execute(insert(certificates), values)
+    for value in values:
+        emit_event(
+            "certificate_issued",
+            enrollment_id=value["enrollment_id"],
+            user_id=value["user_id"],
+            course_id=value["course_id"],
+            attempt_number=value["attempt_number"],
+            code=value["code"],
+        )
     return issued
 
 
