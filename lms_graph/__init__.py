@@ -17,9 +17,11 @@ from lms_graph.records import (
     EnrollmentRecord,
     UserRecord,
 )
+from lms_graph.schema.base import Node
 from lms_graph.services.actions import ActionContext
+from lms_graph.services.journal import HistoryLine, Note, notify, record_history
 from lms_graph.services.progress import refresh_learners
-from lms_graph.services.tx import emit_event
+from lms_graph.services.tx import Tx, emit_event, write
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,
@@ -60,6 +62,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "GraphQLExtension",
+    "HistoryLine",
     "LMSError",
     "LearnerProgress",
     "LearnerRef",
@@ -67,18 +70,24 @@ __all__ = [
     "LearnerStatus",
     "MenuLearner",
     "MigrationSource",
+    "Node",
     "NotFound",
+    "Note",
     "NotificationMessage",
     "Outcome",
     "OutcomeStatus",
     "SQLExecutor",
+    "Tx",
     "UserRecord",
     "Viewer",
     "decode_id",
     "download_viewer",
     "emit_event",
     "hookimpl",
+    "notify",
+    "record_history",
     "refresh_learners",
     "sign_download",
     "to_global_id",
+    "write",
 ]

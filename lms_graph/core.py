@@ -6,6 +6,7 @@ and call other hooks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +16,7 @@ from lms_graph.db import Database
 from lms_graph.errors import StartupError
 from lms_graph.plugin_manager import build_plugin_manager, call_hook, collect
 from lms_graph.settings import Settings
-from lms_graph.values import ActionDefinition, CourseType, MigrationSource
+from lms_graph.values import ActionDefinition, ActionParam, CourseType, MigrationSource
 
 
 class LMS:
@@ -32,8 +33,8 @@ class LMS:
         self.course_types: dict[str, CourseType] = _registered(
             self.pm, "lms_register_course_types", "course type"
         )
-        self.actions: dict[str, ActionDefinition] = _registered(
-            self.pm, "lms_register_actions", "action"
+        self.actions: dict[str, ActionDefinition] = _with_plugin_params(
+            self.pm, _registered(self.pm, "lms_register_actions", "action")
         )
         self.node_resolvers: dict[str, Any] = {}
         """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
@@ -68,3 +69,31 @@ def _registered(pm: pluggy.PluginManager, hook: str, what: str) -> dict[str, Any
             owners[item.key] = plugin
             found[item.key] = item
     return found
+
+
+def _with_plugin_params(
+    pm: pluggy.PluginManager, actions: dict[str, ActionDefinition]
+) -> dict[str, ActionDefinition]:
+    """Actions with the params plugins add through ``lms_register_action_params``."""
+    params: dict[str, dict[str, ActionParam]] = {}
+    owners: dict[tuple[str, str], str] = {}
+    for plugin, answer in collect(pm, "lms_register_action_params"):
+        for key, extra in answer.items():
+            if key not in actions:
+                raise StartupError(f"plugin {plugin!r} adds params to unknown action {key!r}")
+            current = params.setdefault(key, {param.name: param for param in actions[key].params})
+            for param in extra:
+                owner = owners.get((key, param.name))
+                if owner is not None:
+                    raise StartupError(
+                        f"param {param.name!r} of action {key!r} is changed by both "
+                        f"{owner!r} and {plugin!r}"
+                    )
+                owners[key, param.name] = plugin
+                current[param.name] = param
+    return {
+        key: dataclasses.replace(action, params=tuple(params[key].values()))
+        if key in params
+        else action
+        for key, action in actions.items()
+    }

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from lms_graph.auth import Viewer
     from lms_graph.core import LMS
     from lms_graph.records import CourseRecord
+    from lms_graph.services.actions import ActionContext
     from lms_graph.values import (
         ActionDefinition,
+        ActionParam,
         CourseType,
         Event,
         GraphQLExtension,
@@ -69,6 +71,19 @@ def lms_register_actions() -> Iterable[ActionDefinition]:
 
     Returns: an iterable of ``ActionDefinition``. Every result is kept; two
     plugins registering the same key stop start-up with a message naming both.
+    """
+
+
+@hookspec
+def lms_register_action_params() -> Mapping[str, Sequence[ActionParam]] | None:
+    """Params this plugin adds to actions registered by others (the core's included),
+    e.g. a ``sessionId`` for ``mark_incomplete``, or more choices for ``remove``'s scope.
+
+    Returns: ``{action_key: [ActionParam, ...]}`` or None. A param named like an
+    existing one replaces it (the same enum with more choices); new ones are appended
+    in plugin order. An unknown action key, or two plugins changing the same param,
+    stops start-up. What the extra params mean is the plugin's to carry out, in
+    ``lms_perform_action``.
     """
 
 
@@ -164,6 +179,31 @@ def lms_veto_action(
     Returns: ``{enrollment_id: Outcome.skipped(code, reason)}`` for the learners
     to leave out, or None. Every result is merged; the first veto of a learner
     wins.
+    """
+
+
+@hookspec
+def lms_perform_action(
+    lms: LMS, ctx: ActionContext, learners: Sequence[MenuLearner]
+) -> Mapping[int, Outcome] | None:
+    """Do your course type's part of an action run: what the action means for it.
+
+    Called inside the run's transaction (dry runs included: they roll back), after the
+    learners passed the action's menu rule and every veto and were claimed, and before
+    the action's own ``run``.
+
+    Args:
+        lms: the running service.
+        ctx: the run: ``ctx.action`` (its definition; ``ctx.action.key``), ``ctx.params``
+            (validated, camelCase), ``ctx.note``, ``ctx.db``, ``ctx.now``, ``ctx.tx``.
+        learners: every learner about to be acted on, of every course type: pick yours.
+
+    Returns: ``{enrollment_id: Outcome}`` for the learners you took care of completely,
+    or None. Those learners do not go on to the action's own ``run``: an OK one still
+    gets the action's history line; a SKIPPED or FAILED one gets none, so write nothing
+    for it. Learners you leave out go on to the action's own ``run``. When two plugins
+    answer for one learner, the first answer wins, but both have run: answer only for
+    your own course type.
     """
 
 

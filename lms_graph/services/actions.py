@@ -313,8 +313,12 @@ async def _run(
     if runnable:
         assert action.run is not None
         context = ActionContext(tx=tx, action=action, params=params, note=request.note)
-        for eid, outcome in (await action.run(context, runnable) or {}).items():
-            outcomes[eid] = outcome
+        handled = await _performed_by_plugins(context, runnable)
+        outcomes.update(handled)
+        rest = [learner for learner in runnable if learner.enrollment_id not in handled]
+        if rest:
+            for eid, outcome in (await action.run(context, rest) or {}).items():
+                outcomes[eid] = outcome
     ok = [
         learner.enrollment_id
         for learner in runnable
@@ -330,6 +334,24 @@ async def _run(
         dry_run=request.dry_run,
         outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
     )
+
+
+async def _performed_by_plugins(
+    context: ActionContext, learners: Sequence[MenuLearner]
+) -> dict[int, Outcome]:
+    """What course-type plugins did of the action themselves (``lms_perform_action``):
+    the learners they answered for, first answer first."""
+    handled: dict[int, Outcome] = {}
+    if not context.lms.implements("lms_perform_action"):
+        return handled
+    ours = {learner.enrollment_id for learner in learners}
+    for _plugin, answer in await context.lms.call_hook(
+        "lms_perform_action", ctx=context, learners=learners
+    ):
+        for eid, outcome in answer.items():
+            if eid in ours:
+                handled.setdefault(eid, outcome)
+    return handled
 
 
 def _jsonable(params: Mapping[str, Any]) -> dict[str, Any] | None:
