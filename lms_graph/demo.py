@@ -170,13 +170,22 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
             course_ids=[security.id, conduct.id],
         ),
     )
-    for course_type, title in PLUGIN_COURSES.items():
-        if course_type in tx.lms.course_types:
-            await insert_course(tx, CourseSpec(title, course_type))
+    plugin_courses = [
+        await insert_course(tx, CourseSpec(title, course_type))
+        for course_type, title in PLUGIN_COURSES.items()
+        if course_type in tx.lms.course_types
+    ]
     await tx.db.execute(
-        insert(m.CourseInstructor).values(
-            course_id=main.id, user_id=instructor.id, granted_at=tx.now, granted_by_id=admin.id
-        )
+        insert(m.CourseInstructor),
+        [
+            {
+                "course_id": course.id,
+                "user_id": instructor.id,
+                "granted_at": tx.now,
+                "granted_by_id": admin.id,
+            }
+            for course in [main, *plugin_courses]
+        ],
     )
 
     # Main course: everyone (the deactivated are skipped), in batches with various due dates.
@@ -190,6 +199,19 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
         tx, onboarding, everyone[:100], AssignmentType.REQUIRED, today + dt.timedelta(days=60)
     )
     await _assign(tx, feedback, everyone[100:150], AssignmentType.OPTIONAL, None)
+
+    # Each plugin course type: 24 learners, then its plugin makes the course look lived-in.
+    for offset, course in enumerate(plugin_courses):
+        cohort = everyone[offset * 24 : (offset + 1) * 24]
+        await _assign(tx, course, cohort, AssignmentType.REQUIRED, today + dt.timedelta(days=21))
+        by_user = await _enrollments(tx, course.id)
+        await tx.lms.call_hook(
+            "lms_seed_demo",
+            tx=tx,
+            course=course,
+            enrollment_ids=[by_user[user_id] for user_id in cohort],
+            instructor_id=instructor.id,
+        )
 
     # Progress in the main course, every self-paced state: of each 20 learners, 8 have not
     # started, 4 only opened the course, 5 are in progress and 3 completed it.

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from lms_graph.core import LMS
     from lms_graph.records import CourseRecord
     from lms_graph.services.actions import ActionContext
+    from lms_graph.services.tx import Tx
     from lms_graph.values import (
         ActionDefinition,
         ActionParam,
@@ -298,6 +299,25 @@ def lms_notify(lms: LMS, notifications: Sequence[NotificationMessage]) -> None:
 
     Returns: nothing; every implementation runs. A failure is logged and does
     not undo the stored notification.
+    """
+
+
+# --- the demo -------------------------------------------------------------------------
+
+
+@hookspec
+def lms_seed_demo(
+    lms: LMS, tx: Tx, course: CourseRecord, enrollment_ids: Sequence[int], instructor_id: int
+) -> None:
+    """Make a demo course of your course type look lived-in (``lms-graph demo``).
+
+    The core has created ``course`` (one per installed course type it knows no
+    sample for) and assigned demo learners (``enrollment_ids``, in order);
+    ``instructor_id`` teaches it. Add what your type needs to be tried out: sessions
+    and seats, recorded activity. Runs once, inside the seed's transaction
+    (``tx.db``; ``tx.viewer`` is the demo admin).
+
+    Returns: nothing; only the plugin whose course type ``course`` has should act.
     """
 
 

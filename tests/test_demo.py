@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from lms_graph import models as m
 from lms_graph.auth import issue_token
 from lms_graph.core import LMS
-from lms_graph.demo import ADMIN_EMAIL, DEACTIVATED, INSTRUCTOR_EMAIL, LEARNERS, MAIN_COURSE, seed
+from lms_graph.demo import (
+    ADMIN_EMAIL,
+    DEACTIVATED,
+    INSTRUCTOR_EMAIL,
+    LEARNERS,
+    MAIN_COURSE,
+    PLUGIN_COURSES,
+    seed,
+)
 from tests.helpers import GraphQLClient
 
 SELF_PACED_STATES = {"NOT_STARTED", "STARTED", "IN_PROGRESS", "COMPLETED"}
@@ -68,7 +76,9 @@ async def test_seed_is_idempotent(lms: LMS) -> None:
     assert (admin.email, admin.is_admin, admin.active) == (ADMIN_EMAIL, True, True)
     counts = await _counts(lms)
     assert counts["users"] == LEARNERS + 2
-    assert counts["course_instructors"] == 1
+    # The instructor teaches the main course and the course of each plugin course type.
+    plugin_courses = [key for key in PLUGIN_COURSES if key in lms.course_types]
+    assert counts["course_instructors"] == 1 + len(plugin_courses)
 
     again = await seed(lms)
     assert again.id == admin.id
@@ -126,3 +136,9 @@ async def test_demo_through_graphql(lms: LMS, gql: GraphQLClient) -> None:
     assert any(date < today for date in due), "some learners are overdue"
     assert any(date > today for date in due)
     assert all(node["dueDate"] is None for node in nodes if node["assignment"] == "OPTIONAL")
+
+    # Each plugin course type's demo course has its 24 learners.
+    for course_type, title in PLUGIN_COURSES.items():
+        if course_type in lms.course_types:
+            counts = {row["state"]: row["count"] for row in courses[title]["learnerCounts"]}
+            assert sum(counts.values()) == 24, title
