@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from lms_graph.admin import routes as admin_routes
 from lms_graph.auth import ANONYMOUS, bearer_token, load_viewer, user_id_from_token
 from lms_graph.context import Context
 from lms_graph.core import LMS
@@ -33,6 +35,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, lms: LMS, **options: Any) -> None:
         super().__init__(build_schema(lms), **options)
         self.lms = lms
+
+    def encode_json(self, data: object) -> bytes:
+        """Responses as compact UTF-8 JSON, encoded in C (a page of 100 learners is
+        about 60 kB; the standard library took a few milliseconds of it)."""
+        return orjson.dumps(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -114,6 +121,7 @@ def create_app(
         Route("/healthz", healthz),
         *export_routes(lms),
         *import_routes(lms),
+        *admin_routes(lms.settings),
     ]
     core_paths = {getattr(route, "path", "") for route in core}
 

@@ -260,6 +260,9 @@ def _demo(args: argparse.Namespace) -> int:
     token = issue_token(settings, admin.id)
     print(f"Demo data is ready. Admin: {admin.name} <{admin.email}>")
     print(f"GraphiQL:    {_browser_address(args.host, args.port)}/graphql")
+    if settings.admin_ui_enabled:
+        address = _browser_address(args.host, args.port)
+        print(f"Dashboard:   {address}/admin/#token={token}")
     print(f"Admin token: {token}")
     print('In GraphiQL, add the header {"Authorization": "Bearer <admin token>"}.', flush=True)
     return _run_server(args.host, args.port, 1)

@@ -33,10 +33,16 @@ class Settings:
     max_import_rows: int = 200_000
     max_action_targets: int = 10_000
     sql_echo: bool = False
+    admin_ui: bool | None = None
+    """Serve the reference dashboard at ``/admin/``; ``None``: on except in production."""
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def admin_ui_enabled(self) -> bool:
+        return not self.production if self.admin_ui is None else self.admin_ui
 
     @property
     def is_sqlite(self) -> bool:
@@ -72,6 +78,7 @@ class Settings:
             max_import_rows=_int(env, "LMS_MAX_IMPORT_ROWS", defaults.max_import_rows),
             max_action_targets=_int(env, "LMS_MAX_ACTION_TARGETS", defaults.max_action_targets),
             sql_echo=env.get("LMS_SQL_ECHO", "") not in ("", "0", "false"),
+            admin_ui=_flag(env, "LMS_ADMIN_UI"),
         )
         if not settings.secret_key:
             settings = settings.replace(secret_key=_stored_secret_key(settings))
@@ -86,6 +93,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    """A yes/no setting; unset or empty: ``None`` (the default applies)."""
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0 (true or false), not {raw!r}")
 
 
 def _stored_secret_key(settings: Settings) -> str:

@@ -289,6 +289,8 @@ def test_demo_seeds_prints_token_then_serves(
     assert "http://127.0.0.1:8123/graphql" in "\n".join(lines)
     [token_line] = [line for line in lines if line.startswith("Admin token:")]
     token = token_line.removeprefix("Admin token:").strip()
+    # The dashboard link carries the same token, for a newcomer to click.
+    assert f"Dashboard:   http://127.0.0.1:8123/admin/#token={token}" in lines
     body = _graphql(url, VIEWER, token)
     assert body["data"]["viewer"] == {
         "email": "admin@example.com",
