@@ -1,0 +1,203 @@
+"""The plugin's own tables (on its own ``MetaData``) and the core columns it reads.
+
+The core's tables are named with SQLAlchemy's ``table()``/``column()``: the
+plugin imports nothing of the core's models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    column,
+    table,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on both backends (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _fk(target: str, name: str, ondelete: str = "CASCADE") -> ForeignKey:
+    return ForeignKey(target, ondelete=ondelete, name=name)
+
+
+xapi_statements = Table(
+    "xapi_statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("statement_id", String(36), nullable=False, unique=True),
+    Column("signature", String(64), nullable=False),
+    Column("actor_key", String(1024), nullable=True),
+    Column("object_key", String(1024), nullable=True),
+    Column("verb_id", String(1024), nullable=False),
+    Column("activity_id", String(1024), nullable=True),
+    Column("registration", String(36), nullable=True),
+    Column("user_id", Integer, nullable=True),
+    # Set when the statement is about a scorm/xapi course or chapter the actor is
+    # enrolled in: what drives progress and what View SCORM/xAPI Activity shows.
+    Column(
+        "enrollment_id",
+        Integer,
+        _fk("enrollments.id", "fk_xapi_statements_enrollment_id_enrollments"),
+        nullable=True,
+    ),
+    Column(
+        "attempt_id",
+        Integer,
+        _fk("attempts.id", "fk_xapi_statements_attempt_id_attempts"),
+        nullable=True,
+    ),
+    Column("course_id", Integer, nullable=True),
+    Column("chapter_id", Integer, nullable=True),
+    Column("progress", Integer, nullable=True),
+    Column("stored", UTCDateTime, nullable=False),
+    Column("voided_at", UTCDateTime, nullable=True),
+    Column("voided_by", String(36), nullable=True),
+    Column("body", JSON, nullable=False),
+)
+Index("ix_xapi_statements_actor_key_id", xapi_statements.c.actor_key, xapi_statements.c.id)
+Index("ix_xapi_statements_object_key_id", xapi_statements.c.object_key, xapi_statements.c.id)
+Index("ix_xapi_statements_verb_id_id", xapi_statements.c.verb_id, xapi_statements.c.id)
+Index("ix_xapi_statements_activity_id_id", xapi_statements.c.activity_id, xapi_statements.c.id)
+Index("ix_xapi_statements_user_id_id", xapi_statements.c.user_id, xapi_statements.c.id)
+Index("ix_xapi_statements_stored", xapi_statements.c.stored)
+Index("ix_xapi_statements_enrollment_id", xapi_statements.c.enrollment_id)
+Index("ix_xapi_statements_attempt_id_id", xapi_statements.c.attempt_id, xapi_statements.c.id)
+
+scorm_commits = Table(
+    "scorm_commits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "enrollment_id",
+        Integer,
+        _fk("enrollments.id", "fk_scorm_commits_enrollment_id_enrollments"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "attempt_id",
+        Integer,
+        _fk("attempts.id", "fk_scorm_commits_attempt_id_attempts"),
+        nullable=False,
+    ),
+    Column("user_id", Integer, nullable=False),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("voided_at", UTCDateTime, nullable=True),
+    Column("data", JSON, nullable=False),
+)
+Index("ix_scorm_commits_attempt_id_id", scorm_commits.c.attempt_id, scorm_commits.c.id)
+
+scorm_state = Table(
+    "scorm_state",
+    metadata,
+    Column(
+        "attempt_id",
+        Integer,
+        _fk("attempts.id", "fk_scorm_state_attempt_id_attempts"),
+        primary_key=True,
+    ),
+    Column(
+        "enrollment_id",
+        Integer,
+        _fk("enrollments.id", "fk_scorm_state_enrollment_id_enrollments"),
+        nullable=False,
+        index=True,
+    ),
+    Column("lesson_status", String(16), nullable=True),
+    Column("completion_status", String(16), nullable=True),
+    Column("success_status", String(16), nullable=True),
+    Column("progress_measure", Float, nullable=True),
+    Column("score_scaled", Float, nullable=True),
+    Column("score_raw", Float, nullable=True),
+    Column("score_min", Float, nullable=True),
+    Column("score_max", Float, nullable=True),
+    Column("suspend_data", String, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+xapi_credentials = Table(
+    "xapi_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id",
+        Integer,
+        _fk("users.id", "fk_xapi_credentials_user_id_users"),
+        nullable=False,
+        index=True,
+    ),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("label", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by_id", Integer, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# --- the core's columns this plugin reads ----------------------------------------------
+
+users = table(
+    "users", column("id"), column("email"), column("name"), column("active"), column("is_admin")
+)
+courses = table("courses", column("id"), column("course_type"))
+chapters = table("chapters", column("id"), column("course_id"))
+chapter_progress = table(
+    "chapter_progress", column("attempt_id"), column("chapter_id"), column("status")
+)
+enrollments = table(
+    "enrollments",
+    column("id"),
+    column("user_id"),
+    column("course_id"),
+    column("attempt_number"),
+    column("unassigned_at"),
+)
+attempts = table(
+    "attempts",
+    column("id"),
+    column("enrollment_id"),
+    column("number"),
+    column("state"),
+    column("progress"),
+    column("completed_at"),
+)
