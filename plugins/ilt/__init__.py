@@ -1,0 +1,215 @@
+"""Instructor-led training (ILT): courses taught in scheduled sessions with seats.
+
+A learner of an ``ilt`` course takes a seat in one of its sessions (or an
+administrator or instructor gives them one); holding a seat is the state
+ENROLLED_IN_SESSION. Attending (Mark as Complete) completes the course; a no-show
+frees the seat and the learner is NOT_STARTED again. A session may keep a waitlist
+whose first learner gets the next seat freed.
+
+What it adds, through the public hooks only:
+
+- the course type ``ilt``, its state rule and its tables (``ilt_sessions``,
+  ``ilt_seats``, Alembic branch ``ilt``);
+- the actions ``change_session`` and ``mark_no_show``; ``sessionId`` for
+  ``mark_incomplete``, the scopes SESSION and BOTH for ``remove``, and what
+  ``remove``, ``unassign``, ``mark_incomplete`` and ``mark_complete`` mean for a
+  learner with a seat (``lms_perform_action``);
+- ``Course.sessions``, ``Enrollment.session`` (with ``waitlistedSession``,
+  ``waitlistPosition``, ``sessionSeats``), the ``Session`` node, ``createSession``
+  and ``enrollInSession``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from lms_graph import (
+    LMS,
+    ActionContext,
+    ActionDefinition,
+    ActionParam,
+    CourseRecord,
+    CourseType,
+    GraphQLExtension,
+    LearnerProgress,
+    LearnerRef,
+    LearnerState,
+    LearnerStatus,
+    MenuLearner,
+    MigrationSource,
+    Outcome,
+    SQLExecutor,
+    hookimpl,
+    refresh_learners,
+)
+from plugins.ilt import actions
+from plugins.ilt.graphql import extension
+from plugins.ilt.tables import ACTIVE, SeatStatus, metadata, seats
+
+KEY = actions.KEY
+MASS_ACTIONS = ("mark_incomplete", "change_session", "remove", "mark_complete")
+
+
+@hookimpl
+def lms_register_course_types() -> Iterable[CourseType]:
+    return [
+        CourseType(KEY, "Instructor-led", "Taught in scheduled sessions; learners take a seat.")
+    ]
+
+
+@hookimpl
+def lms_migrations() -> MigrationSource:
+    return MigrationSource(
+        branch="ilt", versions=Path(__file__).parent / "migrations" / "versions", metadata=metadata
+    )
+
+
+# --- state and menu ----------------------------------------------------------------------
+
+
+async def _seated(db: SQLExecutor, attempt_ids: Sequence[int]) -> dict[int, int]:
+    """``{attempt_id: session_id}`` of the attempts holding a seat: one statement."""
+    if not attempt_ids:
+        return {}
+    rows = await db.execute(
+        select(seats.c.attempt_id, seats.c.session_id).where(
+            seats.c.attempt_id.in_(list(attempt_ids)),
+            seats.c.status == SeatStatus.ENROLLED.value,
+        )
+    )
+    return dict(rows.all())
+
+
+@hookimpl
+async def lms_learner_status(
+    db: SQLExecutor, course_type: str, learners: Sequence[LearnerProgress]
+) -> Mapping[int, LearnerStatus] | None:
+    """Holding a seat is ENROLLED_IN_SESSION; otherwise NOT_STARTED. Completion comes
+    from attendance (Mark as Complete), never from chapters alone."""
+    if course_type != KEY:
+        return None
+    seated = await _seated(db, [learner.attempt_id for learner in learners])
+    return {
+        learner.enrollment_id: LearnerStatus(
+            LearnerState.ENROLLED_IN_SESSION
+            if learner.attempt_id in seated
+            else LearnerState.NOT_STARTED,
+            0,
+        )
+        for learner in learners
+    }
+
+
+@hookimpl
+async def lms_learner_facts(
+    db: SQLExecutor, learners: Sequence[LearnerRef]
+) -> Mapping[int, Mapping[str, Any]] | None:
+    ours = [learner for learner in learners if learner.course_type == KEY and learner.attempt_id]
+    if not ours:
+        return None
+    seated = await _seated(db, [learner.attempt_id for learner in ours if learner.attempt_id])
+    return {
+        learner.enrollment_id: {actions.FACT: seated.get(learner.attempt_id or 0)}
+        for learner in ours
+    }
+
+
+@hookimpl
+def lms_register_actions() -> Iterable[ActionDefinition]:
+    return actions.ACTIONS
+
+
+@hookimpl
+def lms_register_action_params() -> Mapping[str, Sequence[ActionParam]]:
+    return actions.EXTRA_PARAMS
+
+
+@hookimpl
+def lms_veto_action(
+    action: str, learners: Sequence[MenuLearner], params: Mapping[str, Any]
+) -> Mapping[int, Outcome] | None:
+    return actions.veto(action, learners, params)
+
+
+@hookimpl
+async def lms_perform_action(
+    ctx: ActionContext, learners: Sequence[MenuLearner]
+) -> Mapping[int, Outcome] | None:
+    return await actions.perform(ctx, learners)
+
+
+@hookimpl
+def lms_mass_actions(course: CourseRecord) -> Sequence[str] | None:
+    return MASS_ACTIONS if course.course_type == KEY else None
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+
+def _attempts(learners: Sequence[LearnerRef]) -> list[int]:
+    return [
+        learner.attempt_id
+        for learner in learners
+        if learner.course_type == KEY and learner.attempt_id is not None
+    ]
+
+
+@hookimpl
+async def lms_on_completed(db: Any, learners: Sequence[LearnerRef]) -> None:
+    """The seat held is attended; a waitlist place is given up."""
+    attempt_ids = _attempts(learners)
+    if not attempt_ids:
+        return
+    await db.execute(
+        update(seats)
+        .where(seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.ENROLLED.value)
+        .values(status=SeatStatus.ATTENDED.value)
+    )
+    await db.execute(
+        delete(seats).where(
+            seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.WAITLISTED.value
+        )
+    )
+
+
+@hookimpl
+async def lms_on_incomplete(lms: LMS, db: Any, learners: Sequence[LearnerRef]) -> None:
+    """Attendance of the attempt taken back is incomplete; the learner's state follows
+    the seats again (no seat held: NOT_STARTED), not the core's IN_PROGRESS."""
+    attempt_ids = _attempts(learners)
+    if not attempt_ids:
+        return
+    await db.execute(
+        update(seats)
+        .where(seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.ATTENDED.value)
+        .values(status=SeatStatus.INCOMPLETE.value)
+    )
+    await refresh_learners(
+        lms, db, [learner.enrollment_id for learner in learners if learner.course_type == KEY]
+    )
+
+
+@hookimpl
+async def lms_on_unassigned(db: Any, learners: Sequence[LearnerRef]) -> None:
+    """Seats and waitlist places of the dropped attempt go (``lms_perform_action`` has
+    freed them and moved the waitlist up when an action run unassigned)."""
+    attempt_ids = _attempts(learners)
+    if attempt_ids:
+        await db.execute(
+            delete(seats).where(seats.c.attempt_id.in_(attempt_ids), seats.c.status.in_(ACTIVE))
+        )
+
+
+# lms_on_removed: nothing to do; seats reference the enrollment with ON DELETE CASCADE,
+# and lms_perform_action has freed them (moving the waitlist up) before the core deletes.
+# lms_on_reset: nothing to do; resetting a completed learner starts a new attempt, and
+# the attended seat stays on record with the completed one.
+
+
+@hookimpl
+def lms_graphql() -> GraphQLExtension:
+    return extension()
