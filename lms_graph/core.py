@@ -33,9 +33,18 @@ class LMS:
         self.course_types: dict[str, CourseType] = _registered(
             self.pm, "lms_register_course_types", "course type"
         )
-        self.actions: dict[str, ActionDefinition] = _with_plugin_params(
-            self.pm, _registered(self.pm, "lms_register_actions", "action")
+        registered: dict[str, ActionDefinition] = _registered(
+            self.pm, "lms_register_actions", "action"
         )
+        self._variants = _variants(self.pm, registered, self.course_types)
+        self.actions: dict[str, ActionDefinition] = (
+            _union(registered, self._variants.values()) if self._variants else registered
+        )
+        """Every action by key, its params accepting any course type's (``runAction``)."""
+        self._menus = {
+            course_type: sorted(actions.values(), key=lambda action: action.position)
+            for course_type, actions in self._variants.items()
+        }
         self.node_resolvers: dict[str, Any] = {}
         """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
 
@@ -44,6 +53,17 @@ class LMS:
     ) -> list[tuple[str, Any]]:
         """Call a per-request hook with ``lms`` filled in; see ``plugin_manager.call_hook``."""
         return await call_hook(self.pm, name, isolate=isolate, lms=self, **kwargs)
+
+    def actions_for(self, course_type: str) -> dict[str, ActionDefinition]:
+        """The actions as a learner of ``course_type`` is offered them (its params)."""
+        return self._variants.get(course_type, self.actions)
+
+    def menu_actions(self, course_type: str) -> list[ActionDefinition]:
+        """``actions_for(course_type)`` in menu order."""
+        found = self._menus.get(course_type)
+        if found is None:
+            found = sorted(self.actions.values(), key=lambda action: action.position)
+        return found
 
     def implements(self, name: str) -> bool:
         """Whether any plugin implements hook ``name`` (skip building its arguments if not)."""
@@ -71,29 +91,73 @@ def _registered(pm: pluggy.PluginManager, hook: str, what: str) -> dict[str, Any
     return found
 
 
-def _with_plugin_params(
-    pm: pluggy.PluginManager, actions: dict[str, ActionDefinition]
+def _variants(
+    pm: pluggy.PluginManager, actions: dict[str, ActionDefinition], course_types: Iterable[str]
+) -> dict[str, dict[str, ActionDefinition]]:
+    """Each course type's version of the actions, with the params plugins add for it
+    through ``lms_register_action_params``."""
+    variants: dict[str, dict[str, ActionDefinition]] = {}
+    for course_type in course_types:
+        params: dict[str, dict[str, ActionParam]] = {}
+        owners: dict[tuple[str, str], str] = {}
+        for plugin, answer in collect(pm, "lms_register_action_params", course_type=course_type):
+            for key, extra in answer.items():
+                if key not in actions:
+                    raise StartupError(f"plugin {plugin!r} adds params to unknown action {key!r}")
+                current = params.setdefault(key, {p.name: p for p in actions[key].params})
+                for param in extra:
+                    owner = owners.get((key, param.name))
+                    if owner is not None:
+                        raise StartupError(
+                            f"param {param.name!r} of action {key!r} is changed by both "
+                            f"{owner!r} and {plugin!r}"
+                        )
+                    owners[key, param.name] = plugin
+                    current[param.name] = param
+        variants[course_type] = {
+            key: dataclasses.replace(action, params=tuple(params[key].values()))
+            if key in params
+            else action
+            for key, action in actions.items()
+        }
+    return variants
+
+
+def _union(
+    actions: dict[str, ActionDefinition], variants: Iterable[dict[str, ActionDefinition]]
 ) -> dict[str, ActionDefinition]:
-    """Actions with the params plugins add through ``lms_register_action_params``."""
-    params: dict[str, dict[str, ActionParam]] = {}
-    owners: dict[tuple[str, str], str] = {}
-    for plugin, answer in collect(pm, "lms_register_action_params"):
-        for key, extra in answer.items():
-            if key not in actions:
-                raise StartupError(f"plugin {plugin!r} adds params to unknown action {key!r}")
-            current = params.setdefault(key, {param.name: param for param in actions[key].params})
-            for param in extra:
-                owner = owners.get((key, param.name))
-                if owner is not None:
+    """Actions whose params accept what any course type's version accepts: what
+    ``runAction`` validates against (a run may span course types)."""
+    versions = list(variants)
+    merged: dict[str, ActionDefinition] = {}
+    for key, action in actions.items():
+        params: dict[str, ActionParam] = {}
+        presence: dict[str, int] = {}
+        for version in versions:
+            for param in version[key].params:
+                presence[param.name] = presence.get(param.name, 0) + 1
+                known = params.get(param.name)
+                if known is None:
+                    params[param.name] = param
+                    continue
+                if known.type != param.type:
                     raise StartupError(
-                        f"param {param.name!r} of action {key!r} is changed by both "
-                        f"{owner!r} and {plugin!r}"
+                        f"param {param.name!r} of action {key!r} is a {known.type} for one "
+                        f"course type and a {param.type} for another"
                     )
-                owners[key, param.name] = plugin
-                current[param.name] = param
-    return {
-        key: dataclasses.replace(action, params=tuple(params[key].values()))
-        if key in params
-        else action
-        for key, action in actions.items()
-    }
+                choices = None
+                if known.choices is not None or param.choices is not None:
+                    choices = tuple(dict.fromkeys((*(known.choices or ()), *(param.choices or ()))))
+                params[param.name] = dataclasses.replace(
+                    known, required=known.required and param.required, choices=choices
+                )
+        merged[key] = dataclasses.replace(
+            action,
+            params=tuple(
+                dataclasses.replace(param, required=False)
+                if presence[name] < len(versions)
+                else param
+                for name, param in params.items()
+            ),
+        )
+    return merged

@@ -76,15 +76,21 @@ def lms_register_actions() -> Iterable[ActionDefinition]:
 
 
 @hookspec
-def lms_register_action_params() -> Mapping[str, Sequence[ActionParam]] | None:
-    """Params this plugin adds to actions registered by others (the core's included),
-    e.g. a ``sessionId`` for ``mark_incomplete``, or more choices for ``remove``'s scope.
+def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[ActionParam]] | None:
+    """Params this plugin adds, for learners of ``course_type``, to actions registered by
+    others (the core's included): e.g. for ``ilt``, a ``sessionId`` for ``mark_incomplete``
+    and more choices for ``remove``'s scope.
+
+    Args:
+        course_type: a registered course type key; called once for each.
 
     Returns: ``{action_key: [ActionParam, ...]}`` or None. A param named like an
     existing one replaces it (the same enum with more choices); new ones are appended
-    in plugin order. An unknown action key, or two plugins changing the same param,
-    stops start-up. What the extra params mean is the plugin's to carry out, in
-    ``lms_perform_action``.
+    in plugin order. Menus and ``Course.massActions`` show each course type its own
+    params; ``runAction`` accepts any course type's (then refuse what does not fit a
+    learner in ``lms_veto_action``). An unknown action key, or two plugins changing
+    the same param for one course type, stops start-up. What the extra params mean is
+    the plugin's to carry out, in ``lms_perform_action``.
     """
 
 

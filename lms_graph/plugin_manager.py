@@ -12,7 +12,7 @@ from typing import Any
 import pluggy
 
 from lms_graph import hookspecs
-from lms_graph.errors import PluginError, StartupError
+from lms_graph.errors import LMSError, PluginError, StartupError
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ async def call_hook(
 
     Returns ``(plugin name, result)`` for each non-None result, in pluggy's call
     order. An implementation that raises is logged with its plugin's name and
-    surfaces as ``PluginError`` (whose text names no internals of the plugin);
-    with ``isolate`` the others still run (for deliveries after a commit).
+    surfaces as ``PluginError`` (whose text names no internals of the plugin),
+    except a refusal (``LMSError``: ``BadInput``, ``Forbidden``, ...), which reaches
+    the client as it is; with ``isolate`` the others still run (for deliveries
+    after a commit).
     """
     caller = getattr(pm.hook, name)
     results: list[tuple[str, Any]] = []
@@ -81,6 +83,12 @@ async def call_hook(
             result = impl.function(**arguments)
             if inspect.isawaitable(result):
                 result = await result
+        except LMSError:
+            # A deliberate refusal (BadInput, Forbidden, ...): its sentence is for the client.
+            if isolate:
+                logger.exception("plugin %r refused in hook %s", impl.plugin_name, name)
+                continue
+            raise
         except Exception as exc:
             logger.exception("plugin %r failed in hook %s", impl.plugin_name, name)
             if isolate:

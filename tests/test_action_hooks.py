@@ -75,8 +75,9 @@ async def test_added_param_is_validated_like_the_actions_own(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "`external` must be true or false" in error["message"]
     error = await run_error(
-        perform_gql, admin, "remove", enrollmentIds=[eid], params={"scope": "SESSION"}
+        perform_gql, admin, "remove", enrollmentIds=[eid], params={"scope": "NOPE"}
     )
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "`scope` must be one of COURSE, ARCHIVE" in error["message"]
     assert await row_counts(perform_lms) == counts
     assert perform.calls == []
@@ -150,6 +151,25 @@ async def test_the_plugin_hears_only_of_learners_that_passed_rules_and_claims(
     await run(gql, admin, "mark_complete", enrollmentIds=ids)
     # The completed learner is NOT_APPLICABLE: never offered to the plugin.
     assert perform.calls == [("mark_complete", [_pk(ids[0])], False)]
+
+
+async def test_params_added_for_one_course_type_show_only_for_it(
+    perform_gql: GraphQLClient, world: World, perform_lms: LMS
+) -> None:
+    admin = await world.admin()
+    course = await world.course()
+    [(_, eid)] = await cohort(perform_gql, world, course, admin, ["STARTED"])
+    menu = "query ($id: ID!) { enrollment(id: $id) { availableActions { key params { name } } } }"
+    data = await perform_gql.data(menu, {"id": eid}, admin.token)
+    params = {a["key"]: a["params"] for a in data["enrollment"]["availableActions"]}
+    assert params["mark_complete"] == [{"name": "external"}]
+    # The core's own version stays as it was for other course types.
+    for course_type in set(perform_lms.course_types) - {"self_paced"}:
+        mark_complete = perform_lms.actions_for(course_type)["mark_complete"]
+        assert [param.name for param in mark_complete.params] == []
+    # runAction accepts what any course type's version accepts.
+    assert [param.name for param in perform_lms.actions["mark_complete"].params] == ["external"]
+    assert perform_lms.actions["mark_complete"].params[0].required is False
 
 
 class _AddsTo:

@@ -32,6 +32,10 @@ COURSES = """
 }
 """
 
+ILT_SESSIONS = """
+query ($id: ID!) { course(id: $id) { sessions { title capacity seatsTaken } } }
+"""
+
 LEARNERS_PAGE = """
 query ($id: ID!, $after: String) {
   course(id: $id) {
@@ -137,8 +141,19 @@ async def test_demo_through_graphql(lms: LMS, gql: GraphQLClient) -> None:
     assert any(date > today for date in due)
     assert all(node["dueDate"] is None for node in nodes if node["assignment"] == "OPTIONAL")
 
-    # Each plugin course type's demo course has its 24 learners.
+    # Each plugin course type's demo course has its 24 learners, filled by its plugin.
     for course_type, title in PLUGIN_COURSES.items():
         if course_type in lms.course_types:
             counts = {row["state"]: row["count"] for row in courses[title]["learnerCounts"]}
             assert sum(counts.values()) == 24, title
+    if "ilt" in lms.course_types:
+        ilt = courses[PLUGIN_COURSES["ilt"]]
+        data = await gql.data(ILT_SESSIONS, {"id": ilt["id"]}, token=token)
+        sessions = {
+            session["title"]: (session["capacity"], session["seatsTaken"])
+            for session in data["course"]["sessions"]
+        }
+        assert sessions == {"Tuesday morning": (3, 3), "Thursday afternoon (online)": (10, 2)}
+        counts = {row["state"]: row["count"] for row in ilt["learnerCounts"]}
+        assert counts["ENROLLED_IN_SESSION"] == 5
+        assert counts["NOT_STARTED"] == 19  # two of them on the waitlist

@@ -10,7 +10,7 @@ from httpx import ASGITransport, AsyncClient
 
 from lms_graph import LMS, CourseType, hookimpl
 from lms_graph.app import create_app
-from lms_graph.errors import PluginError, StartupError
+from lms_graph.errors import BadInput, PluginError, StartupError
 from lms_graph.plugin_manager import build_plugin_manager, call_hook
 from lms_graph.schema import build_schema
 from tests.conftest import make_settings
@@ -120,3 +120,22 @@ async def test_hook_lms_notify_failure_does_not_stop_other_plugins() -> None:
     assert working.received == ["n"]
     with pytest.raises(PluginError, match="'failing'"):
         await call_hook(pm, "lms_notify", lms=None, notifications=["n"])
+
+
+class _Refuser:
+    name = "refuser"
+
+    @hookimpl
+    def lms_notify(self, notifications: list[object]) -> None:
+        raise BadInput("Notifications are paused for this organisation.")
+
+
+async def test_a_refusal_from_a_hook_reaches_the_caller_as_it_is() -> None:
+    """A plugin's ``BadInput`` is a deliberate refusal with a sentence for the client, not a
+    failure to mask; isolated calls (after a commit) still just log it."""
+    refuser, working = _Refuser(), _Deliverer("working", False)
+    pm = build_plugin_manager([], extra=[working, refuser])
+    with pytest.raises(BadInput, match="Notifications are paused"):
+        await call_hook(pm, "lms_notify", lms=None, notifications=["n"])
+    assert await call_hook(pm, "lms_notify", isolate=True, lms=None, notifications=["n"]) == []
+    assert working.received == ["n"]

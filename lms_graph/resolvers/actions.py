@@ -40,9 +40,7 @@ async def mass_actions(ctx: Context, course: CourseRecord) -> list[ActionDefinit
     """What the course type offers for many learners at once (``lms_mass_actions``)."""
     ctx.require_user()
     ctx.viewer.require_manager(course.id)
+    actions = ctx.lms.actions_for(course.course_type)
     for _plugin, keys in await ctx.lms.call_hook("lms_mass_actions", course=course):
-        return [ctx.lms.actions[key] for key in keys if key in ctx.lms.actions]
-    return sorted(
-        (action for action in ctx.lms.actions.values() if action.mass),
-        key=lambda action: action.position,
-    )
+        return [actions[key] for key in keys if key in actions]
+    return [action for action in ctx.lms.menu_actions(course.course_type) if action.mass]

@@ -105,8 +105,9 @@ async def menus(
 ) -> Mapping[int, list[ActionDefinition]]:
     """Menus of many learners for this viewer; none for learners they do not manage."""
     learners = await load_learners(lms, db, viewer, ids)
-    ordered = sorted(lms.actions.values(), key=lambda action: action.position)
     return {
-        enrollment_id: menu(ordered, learner) if viewer.manages(learner.course_id) else []
+        enrollment_id: menu(lms.menu_actions(learner.course_type), learner)
+        if viewer.manages(learner.course_id)
+        else []
         for enrollment_id, learner in learners.items()
     }

@@ -43,10 +43,11 @@ from lms_graph import (
     MigrationSource,
     Outcome,
     SQLExecutor,
+    Tx,
     hookimpl,
     refresh_learners,
 )
-from plugins.ilt import actions
+from plugins.ilt import actions, demo
 from plugins.ilt.graphql import extension
 from plugins.ilt.tables import ACTIVE, SeatStatus, metadata, seats
 
@@ -124,8 +125,8 @@ def lms_register_actions() -> Iterable[ActionDefinition]:
 
 
 @hookimpl
-def lms_register_action_params() -> Mapping[str, Sequence[ActionParam]]:
-    return actions.EXTRA_PARAMS
+def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[ActionParam]] | None:
+    return actions.EXTRA_PARAMS if course_type == KEY else None
 
 
 @hookimpl
@@ -208,6 +209,13 @@ async def lms_on_unassigned(db: Any, learners: Sequence[LearnerRef]) -> None:
 # and lms_perform_action has freed them (moving the waitlist up) before the core deletes.
 # lms_on_reset: nothing to do; resetting a completed learner starts a new attempt, and
 # the attended seat stays on record with the completed one.
+
+
+@hookimpl
+async def lms_seed_demo(
+    tx: Tx, course: CourseRecord, enrollment_ids: Sequence[int], instructor_id: int
+) -> None:
+    await demo.seed(tx, course, enrollment_ids, instructor_id)
 
 
 @hookimpl

@@ -1,5 +1,6 @@
 """A fixture plugin that does its own part of core actions: it adds an ``external``
-flag to ``mark_complete`` and, when set, records the completion elsewhere instead of
+flag to ``mark_complete`` (and an ``ARCHIVE`` scope to ``remove``) for self-paced
+learners and, when set, records the completion elsewhere instead of
 letting the core complete the learner; it refuses learners listed in ``refused``.
 
 Tests call ``clear()`` when done.
@@ -26,7 +27,9 @@ def clear() -> None:
 
 
 @hookimpl
-def lms_register_action_params() -> Mapping[str, Sequence[ActionParam]]:
+def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[ActionParam]] | None:
+    if course_type != "self_paced":
+        return None
     return {
         "mark_complete": [ActionParam("external", "Boolean", False, "Completed elsewhere")],
         "remove": [ActionParam("scope", "Enum", False, "What to remove", ("COURSE", "ARCHIVE"))],
