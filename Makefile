@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench example clean
+.PHONY: install demo serve test test-sqlite lint schema bench bench-all example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,13 @@ example: $(EXAMPLE_STAMP)
 		&& grep -q 'submitAttendanceProof(enrollmentId: ID!, proofUrl: String!): AttendanceProof!' schema.graphql \
 		&& echo "lms-graph schema shows Enrollment.attendanceProof and Mutation.submitAttendanceProof"
 
+## The dashboard query beside PostGraphile 5 on PostgreSQL (docs/performance.md); options:
+## make bench BENCH_ARGS="--rounds 5 --seconds 10". bench-all adds mass actions and imports.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench dashboard $(BENCH_ARGS)
+
+bench-all: install
+	$(BIN)/python -m bench all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -18,6 +18,7 @@ from lms_graph.records import (
     UserRecord,
 )
 from lms_graph.schema.base import Node
+from lms_graph.schema.execution import RESOLVE, batched, from_parent
 from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, Note, notify, record_history
 from lms_graph.services.progress import refresh_learners
@@ -46,6 +47,7 @@ from lms_graph.values import (
 
 __all__ = [
     "LMS",
+    "RESOLVE",
     "ActionContext",
     "ActionDefinition",
     "ActionKind",
@@ -80,9 +82,11 @@ __all__ = [
     "Tx",
     "UserRecord",
     "Viewer",
+    "batched",
     "decode_id",
     "download_viewer",
     "emit_event",
+    "from_parent",
     "hookimpl",
     "notify",
     "record_history",

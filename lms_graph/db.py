@@ -88,6 +88,12 @@ class RequestConnection:
         self._lock = asyncio.Lock()
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        # Shielded: when a field fails, graphql-core cancels its siblings' resolvers; a
+        # statement cancelled half-way would leave the shared connection broken (aiosqlite
+        # closes it), so the statement in flight finishes and only its caller is cancelled.
+        return await asyncio.shield(self._execute(statement, params))
+
+    async def _execute(self, statement: Executable, params: Any) -> Result[Any]:
         async with self._lock:
             if self._conn is None:
                 conn = await self._database.engine.connect()
@@ -95,6 +101,7 @@ class RequestConnection:
             return await self._conn.execute(statement, params)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()
+        async with self._lock:  # after any statement still in flight
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                await conn.close()

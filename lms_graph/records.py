@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final, Literal, Self
 
 from lms_graph.values import AssignmentType, ChapterKind, CourseKind, LearnerState
+
+
+class _NotLoaded(enum.Enum):
+    NOT_LOADED = "not loaded"
+
+
+NOT_LOADED: Final = _NotLoaded.NOT_LOADED
+"""An optional relation the query that built the record did not fetch (None is a value)."""
+
+NotLoaded = Literal[_NotLoaded.NOT_LOADED]
 
 
 def _fields_of(cls: type) -> tuple[str, ...]:
@@ -25,6 +36,18 @@ class _Record:
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Self:
         return cls(**{name: row[name] for name in cls._columns if name in row})
+
+    @classmethod
+    def from_tuple(cls, names: Sequence[str], prefix: str = "") -> Callable[[Sequence[Any]], Self]:
+        """A builder of records from plain row tuples whose columns are ``names``
+        (the record's fields, each under ``prefix`` + its name; absent ones left out)."""
+        fields = [name for name in cls._columns if prefix + name in names]
+        positions = [names.index(prefix + name) for name in fields]
+
+        def build(row: Sequence[Any]) -> Any:
+            return cls(**dict(zip(fields, [row[i] for i in positions], strict=True)))
+
+        return build
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -91,6 +114,8 @@ class EnrollmentRecord(_Record):
     completed_at: dt.datetime | None
     user: UserRecord | None = None
     course: CourseRecord | None = None
+    assigned_by: UserRecord | NotLoaded | None = NOT_LOADED
+    """Who assigned the course, when the page that loaded this learner joined them in."""
     menu: list[Any] | None = None
     """The viewer's menu, when the page that loaded this learner prefetched it."""
 

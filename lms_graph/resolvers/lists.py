@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import String, func, literal, select
+from sqlalchemy.orm import aliased
 
 from lms_graph import models as m
 from lms_graph.context import Context
@@ -49,11 +50,12 @@ def _user_matches(text: str) -> Any:
 async def _page(
     ctx: Context,
     query: AnySelect,
-    make: Callable[[Any], T],
+    make: Callable[[Any], T] | None,
     first: int | None,
     after: str | None,
     keys: Sequence[SortKey] | None = None,
     count_query: AnySelect | None = None,
+    make_rows: Callable[[Sequence[str]], Callable[[Any], T]] | None = None,
 ) -> Page[T]:
     """A keyset page of ``query`` (by its rows' ``id`` unless ``keys`` say otherwise);
     ``totalCount`` counts the same query, only when asked."""
@@ -72,6 +74,7 @@ async def _page(
         after=after,
         make=make,
         count=count,
+        make_rows=make_rows,
     )
 
 
@@ -119,15 +122,19 @@ class LearnerQuery:
     descending: bool = False
 
 
-def learners_select(course_id: int, spec: LearnerQuery, today: dt.date) -> AnySelect:
+def learners_select(
+    course_id: int, spec: LearnerQuery, today: dt.date, *, inline: bool = False
+) -> AnySelect:
     """Active learners of a course with their user, filtered as the dashboard asks.
 
     Also the target set of a mass action named by ``courseId`` + ``filter``.
+    ``inline`` writes the course ID into the SQL text (see ``course_learners``).
     """
+    course: Any = literal(course_id, literal_execute=True) if inline else course_id
     return (
         enrollments_select(*(column.label(f"u_{column.key}") for column in USER_COLUMNS))
         .join(m.User, m.User.id == m.Enrollment.user_id)
-        .where(m.Enrollment.course_id == course_id, *_learner_filters(spec, today))
+        .where(m.Enrollment.course_id == course, *_learner_filters(spec, today))
     )
 
 
@@ -185,34 +192,56 @@ def _learner_keys(spec: LearnerQuery) -> list[SortKey]:
     return [first, SortKey(m.Enrollment.id, desc)]
 
 
-def _learner_from_row(course: CourseRecord) -> Any:
-    user_keys = [(f"u_{column.key}", column.key) for column in USER_COLUMNS]
+_ASSIGNER = aliased(m.User, name="assigner")
 
-    def make(row: Any) -> EnrollmentRecord:
-        record = EnrollmentRecord.from_row(row)
-        record.user = UserRecord(**{key: row[label] for label, key in user_keys})
-        record.course = course
-        return record
 
-    return make
+def _learner_from_row(course: CourseRecord) -> Callable[[Sequence[str]], Callable[[Any], Any]]:
+    """Records of a page of learners, built from plain row tuples by position."""
+
+    def make_rows(names: Sequence[str]) -> Callable[[Any], EnrollmentRecord]:
+        enrollment = EnrollmentRecord.from_tuple(names)
+        user = UserRecord.from_tuple(names, prefix="u_")
+        assigner = UserRecord.from_tuple(names, prefix="a_")
+        assigner_id = names.index("a_id")
+
+        def make(row: Any) -> EnrollmentRecord:
+            record = enrollment(row)
+            record.user = user(row)
+            record.course = course
+            record.assigned_by = None if row[assigner_id] is None else assigner(row)
+            return record
+
+        return make
+
+    return make_rows
 
 
 async def course_learners(
     ctx: Context, course: CourseRecord, first: int | None, after: str | None, spec: LearnerQuery
 ) -> Page[EnrollmentRecord]:
-    """A page of a course's learners: one statement, plus one for ``totalCount`` if asked."""
+    """A page of a course's learners with their user and who assigned them: one
+    statement, plus one for ``totalCount`` if asked."""
     ctx.require_user()
     ctx.viewer.require_manager(course.id)
     today = dt.datetime.now(dt.UTC).date()
-    query = learners_select(course.id, spec, today)
+    # The course ID (an int) and the page size are written into the SQL text: a first
+    # page then has no parameters, and PostgreSQL plans its prepared statement once per
+    # connection instead of on every request (custom plans cost more than the query).
+    query = learners_select(course.id, spec, today, inline=True).outerjoin(
+        _ASSIGNER, _ASSIGNER.id == m.Enrollment.assigned_by_id
+    )
+    query = query.add_columns(
+        *(getattr(_ASSIGNER, column.key).label(f"a_{column.key}") for column in USER_COLUMNS)
+    )
     return await _page(
         ctx,
         query,
-        _learner_from_row(course),
+        None,
         first,
         after,
         _learner_keys(spec),
         count_query=learners_count(course.id, spec, today),
+        make_rows=_learner_from_row(course),
     )
 
 

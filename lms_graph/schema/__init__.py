@@ -31,6 +31,7 @@ from lms_graph.schema.actions import ActionMutation
 from lms_graph.schema.courses import Chapter, Course
 from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
+from lms_graph.schema.execution import FastExecutionContext
 from lms_graph.schema.imports import ImportMutation, ImportQuery
 from lms_graph.schema.limits import validation_rules
 from lms_graph.schema.mutation import Mutation
@@ -110,6 +111,7 @@ def build_schema(lms: LMS) -> strawberry.Schema:
             types=types,
             extensions=_extensions(lms, error_codes),
             config=StrawberryConfig(disable_field_suggestions=lms.settings.production),
+            execution_context_class=FastExecutionContext,
         )
 
 

@@ -11,6 +11,7 @@ from strawberry.types.nodes import SelectedField
 from lms_graph.context import Context
 from lms_graph.ids import to_global_id
 from lms_graph.resolvers.pagination import Page
+from lms_graph.schema.execution import INFO_FREE, from_parent
 
 Info = strawberry.Info[Context, None]
 
@@ -23,9 +24,13 @@ class Node:
     def resolve_type(cls, obj: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType) -> str:
         return str(obj.typename)
 
-    @strawberry.field
+    @strawberry.field(metadata=from_parent(lambda root: _global_id(root)))
     def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
-        return strawberry.ID(to_global_id(root.typename, root.id))
+        return _global_id(root)
+
+
+def _global_id(record: Any) -> strawberry.ID:
+    return strawberry.ID(to_global_id(record.typename, record.id))
 
 
 def record_type_check(typename: str) -> Any:
@@ -34,6 +39,7 @@ def record_type_check(typename: str) -> Any:
     def is_type_of(cls: type, obj: Any, _info: GraphQLResolveInfo) -> bool:
         return getattr(obj, "typename", None) == typename
 
+    setattr(is_type_of, INFO_FREE, True)
     return classmethod(is_type_of)
 
 

@@ -6,11 +6,18 @@ import datetime as dt
 
 import strawberry
 
-from lms_graph.records import AttemptRecord, EnrollmentRecord, HistoryRecord
+from lms_graph.records import (
+    NOT_LOADED,
+    AttemptRecord,
+    EnrollmentRecord,
+    HistoryRecord,
+    UserRecord,
+)
 from lms_graph.resolvers import actions, insights
 from lms_graph.schema.actions import Action
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.schema.courses import Course
+from lms_graph.schema.execution import RESOLVE, Resolve, from_parent
 from lms_graph.schema.insights import ChapterInsight, QuizInsight
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, LearnerState
@@ -39,6 +46,12 @@ class HistoryEvent:
         return await info.context.loaders.users.load(root.actor_id)
 
 
+def _assigned_by(root: EnrollmentRecord) -> UserRecord | Resolve | None:
+    if root.assigned_by_id is None:
+        return None
+    return RESOLVE if root.assigned_by is NOT_LOADED else root.assigned_by
+
+
 @strawberry.type
 class Enrollment(Node):
     is_type_of = record_type_check("Enrollment")
@@ -51,7 +64,7 @@ class Enrollment(Node):
     progress: int
     completed_at: dt.datetime | None
 
-    @strawberry.field
+    @strawberry.field(metadata=from_parent(lambda root: root.user or RESOLVE))
     def user(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User:
         # Pages of learners come with their user joined in: no awaitable then.
         if root.user is not None:
@@ -64,10 +77,12 @@ class Enrollment(Node):
             return root.course
         return info.context.loaders.courses.load(root.course_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=from_parent(_assigned_by))
     def assigned_by(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User | None:
         if root.assigned_by_id is None:
             return None
+        if root.assigned_by is not NOT_LOADED:
+            return root.assigned_by
         return info.context.loaders.users.load(root.assigned_by_id)
 
     @strawberry.field(description="The current (latest) attempt.")
@@ -94,7 +109,11 @@ class Enrollment(Node):
     ) -> list[HistoryEvent]:
         return await info.context.loaders.history_by_enrollment.load(root.id)
 
-    @strawberry.field(description="The viewer's menu for this learner, in display order.")
+    @strawberry.field(
+        description="The viewer's menu for this learner, in display order.",
+        # A page of learners prefetches its menus (only for a viewer who manages them).
+        metadata=from_parent(lambda root: RESOLVE if root.menu is None else root.menu),
+    )
     def available_actions(
         self, root: strawberry.Parent[EnrollmentRecord], info: Info
     ) -> list[Action]:

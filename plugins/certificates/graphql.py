@@ -16,6 +16,7 @@ from lms_graph import (
     EnrollmentRecord,
     GraphQLExtension,
     NotFound,
+    batched,
     decode_id,
     to_global_id,
 )
@@ -106,22 +107,32 @@ def _certificate(row: Any) -> Certificate:
     )
 
 
-def _by_enrollment(info: strawberry.Info) -> DataLoader[int, list[Certificate]]:
+async def _load(db: Any, enrollment_ids: list[int]) -> list[list[Certificate]]:
+    """Certificates of each enrollment, in key order: one SELECT."""
+    rows = await db.execute(
+        select(*COLUMNS)
+        .where(certificates.c.enrollment_id.in_(enrollment_ids))
+        .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
+    )
+    found: dict[int, list[Certificate]] = defaultdict(list)
+    for row in rows:
+        found[row.enrollment_id].append(_certificate(row))
+    return [found[enrollment_id] for enrollment_id in enrollment_ids]
+
+
+def _by_enrollment(context: Any) -> DataLoader[int, list[Certificate]]:
     """This request's loader: one SELECT for every enrollment on the page."""
-    db = info.context.db
+    db = context.db
 
     async def load(enrollment_ids: list[int]) -> list[list[Certificate]]:
-        rows = await db.execute(
-            select(*COLUMNS)
-            .where(certificates.c.enrollment_id.in_(enrollment_ids))
-            .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
-        )
-        found: dict[int, list[Certificate]] = defaultdict(list)
-        for row in rows:
-            found[row.enrollment_id].append(_certificate(row))
-        return [found[enrollment_id] for enrollment_id in enrollment_ids]
+        return await _load(db, enrollment_ids)
 
-    return info.context.loaders.get("certificates.by_enrollment", load)
+    return context.loaders.get("certificates.by_enrollment", load)
+
+
+async def _certificates_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
+    """Every learner's certificates on a page at once: one awaitable, one SELECT."""
+    return await _load(context.db, [root.id for root in roots])
 
 
 @strawberry.type
@@ -130,12 +141,13 @@ class EnrollmentCertificates:
         description=(
             "Certificates earned in this course, one per completed attempt, oldest first "
             "(revoked ones included, with revokedAt)."
-        )
+        ),
+        metadata=batched(_certificates_of),
     )
     async def certificates(
         self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info
     ) -> list[Certificate]:
-        return await _by_enrollment(info).load(root.id)
+        return await _by_enrollment(info.context).load(root.id)
 
 
 @strawberry.type

@@ -1,0 +1,109 @@
+"""The dashboard query (issue 9): a course's learners with user, state, progress,
+assignment, due date, assigned by, certificates and the viewer's menu, in a fixed
+number of SQL statements whatever the page size. Exact counts, never timings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from bench.queries import LMS_QUERY, LMS_QUERY_ACTIONS
+from lms_graph import models as m
+from lms_graph.core import LMS
+from tests.helpers import GraphQLClient, StatementCounter, World, gid
+
+RUN = """
+mutation ($ids: [ID!]!) {
+  runAction(input: {action: "mark_complete", enrollmentIds: $ids}) { succeeded }
+}
+"""
+
+# viewer, course, the page (users and assigners joined in), certificates
+PAGE_STATEMENTS = 4
+# ... and the learners the menus are worked out for
+PAGE_WITH_MENUS_STATEMENTS = 5
+
+
+async def _course_of(
+    lms: LMS, world: World, gql: GraphQLClient, learners: int
+) -> tuple[str, str, list[int]]:
+    """A course of ``learners`` learners assigned by an admin; every other one completed
+    (and so holding a certificate). Returns the admin's token, the course ID and the
+    enrollment IDs."""
+    admin = await world.admin()
+    course = await world.course("Dashboard course")
+    people = [await world.user(f"Learner {i:02d}") for i in range(learners)]
+    ids = await world.assign(course, people, admin, due=dt.date(2030, 1, 1))
+    completed = [gid("Enrollment", eid) for eid in ids[::2]]
+    done = await gql.data(RUN, {"ids": completed}, admin.token)
+    assert done["runAction"]["succeeded"] == len(completed)
+    return admin.token, gid("Course", course.id), ids
+
+
+async def _statements_of(
+    gql: GraphQLClient, statements: StatementCounter, query: str, token: str, course: str
+) -> tuple[int, list[dict[str, object]]]:
+    statements.reset()
+    data = await gql.data(query, {"course": course, "first": 100}, token)
+    edges: list[dict[str, object]] = data["course"]["learners"]["edges"]
+    return statements.count, edges
+
+
+async def test_dashboard_page_takes_the_same_statements_whatever_its_size(
+    lms: LMS, world: World, gql: GraphQLClient, statements: StatementCounter
+) -> None:
+    small_token, small, _ = await _course_of(lms, world, gql, 3)
+    big_token, big, _ = await _course_of(lms, world, gql, 30)
+    # Each plugin answering ``lms_learner_facts`` reads its facts for the whole page.
+    facts = len(lms.pm.hook.lms_learner_facts.get_hookimpls())
+    for query, expected in (
+        (LMS_QUERY, PAGE_STATEMENTS),
+        (LMS_QUERY_ACTIONS, PAGE_WITH_MENUS_STATEMENTS + facts),
+    ):
+        few, edges = await _statements_of(gql, statements, query, small_token, small)
+        assert len(edges) == 3
+        seen = [statement[:100] for statement in statements.statements]
+        many, edges = await _statements_of(gql, statements, query, big_token, big)
+        assert len(edges) == 30
+        assert few == many, (seen, [statement[:100] for statement in statements.statements])
+        if query is LMS_QUERY:
+            assert few == expected, seen
+        else:  # a plugin's facts hook may need no statement at all
+            assert few <= expected, seen
+
+
+async def test_dashboard_page_shows_what_each_learner_holds(
+    lms: LMS, world: World, gql: GraphQLClient
+) -> None:
+    token, course, ids = await _course_of(lms, world, gql, 4)
+    data = await gql.data(LMS_QUERY_ACTIONS, {"course": course, "first": 100}, token)
+    nodes = [edge["node"] for edge in data["course"]["learners"]["edges"]]
+    # Assigned-at order is assignment order: the enrollment IDs as they were made.
+    assert [node["id"] for node in nodes] == [gid("Enrollment", eid) for eid in ids]
+    for index, node in enumerate(nodes):
+        completed = index % 2 == 0
+        assert node["user"]["name"] == f"Learner {index:02d}"
+        assert node["user"]["email"].endswith("@example.com")
+        assert node["assignedBy"]["name"] == "Admin"
+        assert node["assignment"] == "REQUIRED"
+        assert node["dueDate"] == "2030-01-01"
+        assert node["state"] == ("COMPLETED" if completed else "NOT_STARTED")
+        assert node["progress"] == (100 if completed else 0)
+        assert len(node["certificates"]) == (1 if completed else 0)
+        assert node["availableActions"], "an admin sees a menu for every learner"
+        assert all(set(action) == {"key", "label"} for action in node["availableActions"])
+
+
+async def test_a_learner_nobody_assigned_has_no_assigner(
+    lms: LMS, world: World, gql: GraphQLClient
+) -> None:
+    token, course, ids = await _course_of(lms, world, gql, 2)
+    async with lms.db.transaction() as conn:
+        await conn.execute(
+            update(m.Enrollment).where(m.Enrollment.id == ids[1]).values(assigned_by_id=None)
+        )
+    data = await gql.data(LMS_QUERY, {"course": course, "first": 10}, token)
+    first, second = (edge["node"] for edge in data["course"]["learners"]["edges"])
+    assert first["assignedBy"]["name"] == "Admin"
+    assert second["assignedBy"] is None
