@@ -29,6 +29,10 @@ test: install
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory example
 
+## The long fuzz, state-machine and load runs (marked `slow`; the default run skips them).
+test-slow: install
+	$(BIN)/pytest -m slow
+
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .

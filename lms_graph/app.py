@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -35,6 +37,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, lms: LMS, **options: Any) -> None:
         super().__init__(build_schema(lms), **options)
         self.lms = lms
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body (or ``variables``, ``map``) that is not a JSON object is a 400 like
+        malformed JSON, not an exception deep in strawberry (a 500)."""
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body must be JSON in UTF-8.") from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value
 
     def encode_json(self, data: object) -> bytes:
         """Responses as compact UTF-8 JSON, encoded in C (a page of 100 learners is
