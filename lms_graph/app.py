@@ -28,6 +28,7 @@ from lms_graph.exports import routes as export_routes
 from lms_graph.http_limits import BodyLimit
 from lms_graph.imports_http import routes as import_routes
 from lms_graph.loaders import Loaders
+from lms_graph.logs import RequestId
 from lms_graph.plugin_manager import collect
 from lms_graph.schema import build_schema
 from lms_graph.settings import Settings
@@ -145,7 +146,7 @@ def create_app(
 
     app = Starlette(
         routes=[*core, *_plugin_routes(lms, core_paths)],
-        middleware=[Middleware(BodyLimit, settings=lms.settings)],
+        middleware=[Middleware(RequestId), Middleware(BodyLimit, settings=lms.settings)],
         lifespan=lifespan,
     )
     app.state.lms = lms

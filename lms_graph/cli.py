@@ -25,6 +25,7 @@ from lms_graph.auth import Viewer, issue_token
 from lms_graph.core import LMS
 from lms_graph.demo import seed
 from lms_graph.errors import LMSError, StartupError
+from lms_graph.logs import log_config
 from lms_graph.migrations import upgrade
 from lms_graph.queries import USER_COLUMNS
 from lms_graph.records import UserRecord
@@ -219,16 +220,18 @@ def _with_lms(settings: Settings, work: Callable[[LMS], Awaitable[T]]) -> T:
 def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     _with_lms(settings, upgrade)
-    return _run_server(args.host, args.port, args.workers)
+    return _run_server(args.host, args.port, args.workers, settings)
 
 
-def _run_server(host: str, port: int, workers: int) -> int:
+def _run_server(host: str, port: int, workers: int, settings: Settings) -> int:
     uvicorn.run(
         "lms_graph.app:create_app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        log_config=log_config(settings),
+        access_log=False,  # lms_graph.access logs each request, with its id
     )
     return 0
 
@@ -265,7 +268,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"Dashboard:   {address}/admin/#token={token}")
     print(f"Admin token: {token}")
     print('In GraphiQL, add the header {"Authorization": "Bearer <admin token>"}.', flush=True)
-    return _run_server(args.host, args.port, 1)
+    return _run_server(args.host, args.port, 1, settings)
 
 
 def _browser_address(host: str, port: int) -> str:

@@ -278,7 +278,7 @@ def test_demo_seeds_prints_token_then_serves(
     _set_env(monkeypatch, url)
     served: list[tuple[str, int, int]] = []
 
-    def fake_server(host: str, port: int, workers: int) -> int:
+    def fake_server(host: str, port: int, workers: int, settings: object) -> int:
         served.append((host, port, workers))
         return 0
 
@@ -348,6 +348,14 @@ def test_serve_answers_graphql_over_http(
         assert response.json() == {
             "data": {"viewer": {"email": "ops@example.com", "name": "Ops", "isAdmin": True}}
         }
+        # The server's log: the request's access line with its id; no token, no e-mail.
+        request_id = response.headers["x-request-id"]
+        deadline = time.monotonic() + 10
+        while f"[{request_id}] POST /graphql 200" not in log_path.read_text():
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        assert token not in log_path.read_text()
+        assert "ops@example.com" not in log_path.read_text()
     finally:
         process.terminate()
         try:
