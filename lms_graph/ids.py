@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from lms_graph.errors import BadInput
 
 
+@functools.lru_cache(maxsize=16_384)
 def to_global_id(type_name: str, pk: int) -> str:
+    # Cached: a dashboard page encodes the same few hundred IDs on every request.
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 

@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 
 from lms_graph import models as m
 from lms_graph.db import RequestConnection
-from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
+from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select, ids_param
 from lms_graph.records import (
     AttemptRecord,
     ChapterProgressRecord,
@@ -43,6 +43,13 @@ def _grouped(keys: Sequence[K], items: Iterable[tuple[K, V]]) -> list[list[V]]:
     for key, value in items:
         groups[key].append(value)
     return [groups.get(key, []) for key in keys]
+
+
+# The hottest statements are built once: SQLAlchemy then skips constructing them and
+# computing their cache key on every request. Their ``ids`` parameter is the list of keys.
+_USERS = select(*USER_COLUMNS).where(ids_param(m.User.id, "ids"))
+_COURSES = select(*COURSE_COLUMNS).where(ids_param(m.Course.id, "ids"))
+_ENROLLMENTS = enrollments_select().where(ids_param(m.Enrollment.id, "ids"))
 
 
 class Loaders:
@@ -78,19 +85,21 @@ class Loaders:
             loader = self._extra[name] = DataLoader(load_fn)
         return loader
 
-    async def _rows(self, statement: Any) -> Sequence[Any]:
-        return (await self.db.execute(statement)).mappings().all()
+    async def _rows(self, statement: Any, ids: list[int] | None = None) -> Sequence[Any]:
+        """The rows of ``statement``; ``ids`` fill its ``_IDS`` parameter, if it has one."""
+        params = None if ids is None else {"ids": ids}
+        return (await self.db.execute(statement, params)).mappings().all()
 
     async def _users(self, ids: list[int]) -> list[UserRecord | None]:
-        rows = await self._rows(select(*USER_COLUMNS).where(m.User.id.in_(ids)))
+        rows = await self._rows(_USERS, ids)
         return _by_key(ids, ((r["id"], UserRecord.from_row(r)) for r in rows))
 
     async def _courses(self, ids: list[int]) -> list[CourseRecord | None]:
-        rows = await self._rows(select(*COURSE_COLUMNS).where(m.Course.id.in_(ids)))
+        rows = await self._rows(_COURSES, ids)
         return _by_key(ids, ((r["id"], CourseRecord.from_row(r)) for r in rows))
 
     async def _enrollments(self, ids: list[int]) -> list[EnrollmentRecord | None]:
-        rows = await self._rows(enrollments_select().where(m.Enrollment.id.in_(ids)))
+        rows = await self._rows(_ENROLLMENTS, ids)
         return _by_key(ids, ((r["id"], EnrollmentRecord.from_row(r)) for r in rows))
 
     async def _chapters(self, ids: list[int]) -> list[ChapterRecord | None]:

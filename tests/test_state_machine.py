@@ -4,8 +4,10 @@ every step (a hypothesis state machine, on both backends).
 Steps: assign, start, complete a chapter, answer a question (the learner's own
 progress), and any mutation action an admin may run, on one learner or on many
 at once, for real or as a dry run, in every course type the scene holds
-(self-paced now; ``COURSE_TYPES`` is where ILT and SCORM/xAPI courses plug in
-with their own steps and invariants, e.g. seats never over capacity).
+(``COURSE_TYPES``: self-paced courses and a curriculum, and an ILT course with
+two small sessions, one keeping a waitlist, where admins move learners between
+sessions, mark no-shows, complete, take back, reset, unassign and remove with
+every scope, and learners take seats themselves).
 
 Invariants after each step:
 
@@ -17,8 +19,11 @@ Invariants after each step:
   belong to an enrollment that exists; a removed learner leaves nothing but the
   audit entry;
 - history: every OK outcome wrote exactly one entry with the action's key for
-  that learner (at least one for courses a curriculum also acts on); a dry run
-  writes nothing.
+  that learner (at least one for courses a curriculum also acts on, or where the
+  ILT plugin writes seat lines of its own); a dry run writes nothing;
+- ILT: no session holds more seats than its capacity, a learner holds at most
+  one open seat, and an open ILT attempt is ENROLLED_IN_SESSION exactly when it
+  holds a seat (NOT_STARTED otherwise).
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ from lms_graph import models as m
 from lms_graph.auth import Viewer, load_viewer
 from lms_graph.core import LMS
 from lms_graph.errors import LMSError
+from lms_graph.ids import to_global_id
 from lms_graph.records import CourseRecord
 from lms_graph.services.actions import ActionRequest, run_action
 from lms_graph.services.learning import answer_quiz, complete_chapter, start_course
 from lms_graph.services.tx import write
 from lms_graph.values import ActionKind, LearnerProgress, LearnerState, OutcomeStatus
+from plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
 from plugins.self_paced import status as self_paced_status
 from tests.conftest import _empty, make_settings
 from tests.helpers import Actor, World
@@ -67,6 +74,8 @@ class SceneCourse:
     questions: list[int]
     standalone: bool
     """Not part of a curriculum: its history counts are exact."""
+    sessions: list[int] = dataclasses.field(default_factory=list)
+    """ILT: the course's sessions."""
 
 
 async def _self_paced(world: World) -> dict[str, SceneCourse]:
@@ -82,8 +91,46 @@ async def _self_paced(world: World) -> dict[str, SceneCourse]:
     }
 
 
-COURSE_TYPES: list[Callable[[World], Awaitable[dict[str, SceneCourse]]]] = [_self_paced]
-"""Scene builders, one per course type; ILT and SCORM/xAPI add theirs here."""
+async def _ilt(world: World) -> dict[str, SceneCourse]:
+    """An ILT course with two 2-seat sessions a day apart; the first keeps a waitlist."""
+    course = await world.course("Classroom", course_type="ilt", chapters=1)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=20)
+    async with world.lms.db.reader() as conn:
+        admin = await load_viewer(
+            conn, (await conn.execute(select(m.User.id).where(m.User.is_admin))).scalar_one()
+        )
+    async with write(world.lms, admin) as tx:
+        sessions = [
+            await create_session(
+                tx,
+                SessionSpec(
+                    course.id,
+                    f"Session {day}",
+                    start + dt.timedelta(days=day),
+                    start + dt.timedelta(days=day, hours=3),
+                    capacity=2,
+                    location="Room 1",
+                    waitlist=day == 0,
+                ),
+            )
+            for day in (0, 1)
+        ]
+    scene = await _describe(world.lms, course, standalone=False)
+    return {"ilt": dataclasses.replace(scene, sessions=sessions)}
+
+
+COURSE_TYPES: list[Callable[[World], Awaitable[dict[str, SceneCourse]]]] = [_self_paced, _ilt]
+"""Scene builders, one per course type."""
+ILT_ACTIONS = (
+    "change_session",
+    "mark_no_show",
+    "mark_complete",
+    "mark_incomplete",
+    "reset_progress",
+    "unassign",
+    "remove",
+    "update_due_date",
+)
 
 
 async def _describe(lms: LMS, course: CourseRecord, *, standalone: bool) -> SceneCourse:
@@ -167,7 +214,7 @@ class LearnerMachine(RuleBasedStateMachine):
 
     @rule(
         learners=st.sets(st.integers(0, LEARNERS - 1), min_size=1),
-        course=st.sampled_from(["solo", "part_one", "part_two", "path"]),
+        course=st.sampled_from(["solo", "part_one", "part_two", "path", "ilt"]),
     )
     def assign(self, learners: set[int], course: str) -> None:
         self.run(
@@ -212,6 +259,34 @@ class LearnerMachine(RuleBasedStateMachine):
         question = scene.questions[index % len(scene.questions)]
         self.run(self._own(learner, lambda tx: answer_quiz(tx, eid, question, choice)))
 
+    @rule(learner=st.integers(0, LEARNERS - 1), session=st.integers(0, 1))
+    def take_a_seat(self, learner: int, session: int) -> None:
+        session_id = self.courses["ilt"].sessions[session]
+        self.run(self._own(learner, lambda tx: enroll_in_session(tx, session_id)))
+
+    @rule(
+        data=st.data(),
+        learners=st.lists(st.integers(0, LEARNERS - 1), min_size=1, max_size=4, unique=True),
+        dry_run=st.booleans(),
+    )
+    def act_in_ilt(self, data: st.DataObject, learners: list[int], dry_run: bool) -> None:
+        """Admins' actions on ILT learners, in the order drawn (seats go in that order)."""
+        key = data.draw(st.sampled_from(ILT_ACTIONS), label="action")
+        sessions = self.courses["ilt"].sessions
+        session = st.sampled_from([to_global_id("Session", pk) for pk in sessions])
+        params: dict[str, Any] = {}
+        if key == "change_session":
+            params = {"sessionId": data.draw(session), "allowClash": data.draw(st.booleans())}
+        elif key == "mark_no_show":
+            params = {"message": data.draw(st.none() | st.just("We missed you."))}
+        elif key == "mark_incomplete":
+            params = {"sessionId": data.draw(st.none() | session)}
+        elif key == "remove":
+            params = {"scope": data.draw(st.sampled_from(["COURSE", "SESSION", "BOTH"]))}
+        elif key == "update_due_date":
+            params = {"dueDate": (dt.date.today() + dt.timedelta(days=9)).isoformat()}
+        self._admin_runs(key, learners, "ilt", params, dry_run)
+
     async def _own(self, learner: int, step: Callable[[Any], Awaitable[Any]]) -> None:
         """The learner's own step; a refusal (completed attempt, not assigned) is fine."""
         try:
@@ -228,18 +303,19 @@ class LearnerMachine(RuleBasedStateMachine):
     )
     def act(self, data: st.DataObject, learners: set[int], course: str, dry_run: bool) -> None:
         key = data.draw(st.sampled_from(self.runnable), label="action")
-        ids = [
-            eid
-            for i in sorted(learners)
-            if (eid := self.run(self.enrollment(i, course))) is not None
-        ]
-        if not ids:
-            return
         params: dict[str, Any] = {}
         if key == "update_due_date":
             params["dueDate"] = data.draw(
                 st.none() | st.just((dt.date.today() + dt.timedelta(days=9)).isoformat())
             )
+        self._admin_runs(key, sorted(learners), course, params, dry_run)
+
+    def _admin_runs(
+        self, key: str, learners: list[int], course: str, params: dict[str, Any], dry_run: bool
+    ) -> None:
+        ids = [eid for i in learners if (eid := self.run(self.enrollment(i, course))) is not None]
+        if not ids:
+            return
         before = self.run(self._counts()) if dry_run else None
         result = self.run(
             run_action(
@@ -270,6 +346,8 @@ class LearnerMachine(RuleBasedStateMachine):
                     "chapter_progress",
                     "certificates",
                     "enrollments",
+                    "ilt_seats",
+                    "notifications",
                 )
             } | {
                 "states": sorted(
@@ -311,6 +389,7 @@ class LearnerMachine(RuleBasedStateMachine):
             select(
                 m.Enrollment.id,
                 m.Course.kind,
+                m.Course.course_type,
                 m.Attempt.state,
                 m.Attempt.progress,
                 m.Attempt.started_at,
@@ -336,10 +415,40 @@ class LearnerMachine(RuleBasedStateMachine):
             if row.state is LearnerState.COMPLETED:
                 assert row.progress == 100, where
                 continue
-            if row.kind.value != "COURSE":
-                continue
+            if row.kind.value != "COURSE" or row.course_type != "self_paced":
+                continue  # curricula follow their courses; ILT: see seats_match_states
             expected = self_paced_status(_progress(row))
             assert (row.state, row.progress) == (expected.state, expected.progress), where
+
+    @invariant()
+    def seats_never_over_capacity(self) -> None:
+        taken = text(
+            "SELECT s.id, s.capacity, COUNT(t.id) AS taken FROM ilt_sessions s "
+            "LEFT JOIN ilt_seats t ON t.session_id = s.id "
+            "AND t.status IN ('enrolled', 'attended', 'incomplete') GROUP BY s.id, s.capacity"
+        )
+        for row in self.run(self._all(taken)):
+            assert row.taken <= row.capacity, f"session {row.id}: {row.taken} seats taken"
+        open_seats = text(
+            "SELECT attempt_id FROM ilt_seats WHERE status IN ('enrolled', 'waitlisted') "
+            "GROUP BY attempt_id HAVING COUNT(*) > 1"
+        )
+        assert self.run(self._all(open_seats)) == [], "an attempt holds two open seats"
+
+    @invariant()
+    def seats_match_states(self) -> None:
+        query = text(
+            "SELECT e.id, a.state, a.completed_at, EXISTS (SELECT 1 FROM ilt_seats t "
+            "WHERE t.attempt_id = a.id AND t.status = 'enrolled') AS seated "
+            "FROM enrollments e JOIN courses c ON c.id = e.course_id "
+            "JOIN attempts a ON a.enrollment_id = e.id AND a.number = e.attempt_number "
+            "WHERE c.course_type = 'ilt' AND e.unassigned_at IS NULL"
+        )
+        for row in self.run(self._all(query)):
+            if row.completed_at is not None:
+                continue
+            expected = "ENROLLED_IN_SESSION" if row.seated else "NOT_STARTED"
+            assert str(row.state) == expected, f"ILT enrollment {row.id}: {row}"
 
     @invariant()
     def certificates_only_for_completed_attempts(self) -> None:
@@ -366,6 +475,8 @@ class LearnerMachine(RuleBasedStateMachine):
             "ON e.id = c.enrollment_id WHERE e.id IS NULL",
             "history": "SELECT count(*) FROM history h LEFT JOIN enrollments e "
             "ON e.id = h.enrollment_id WHERE e.id IS NULL",
+            "ilt_seats": "SELECT count(*) FROM ilt_seats t LEFT JOIN attempts a "
+            "ON a.id = t.attempt_id WHERE a.id IS NULL",
         }
         for table, sql in checks.items():
             assert self.run(self._all(text(sql)))[0][0] == 0, f"orphan {table} rows"

@@ -20,7 +20,7 @@ from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, record_audit, record_history, tell_completed
 from lms_graph.services.menus import load_learners
 from lms_graph.services.progress import refresh_statuses
-from lms_graph.sql import ids_in
+from lms_graph.sql import ids_in, pairs_in
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,
@@ -220,10 +220,35 @@ async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) ->
     await _refresh_curricula(ctx, everyone)
 
 
+async def _reopen_last_chapters(ctx: ActionContext, attempt_ids: Sequence[int]) -> None:
+    """Reopen each attempt's chapter completed last: the learner finishes it again to
+    complete the course again (nothing else of their work is undone)."""
+    rows = await ctx.db.execute(
+        select(m.ChapterProgress.attempt_id, m.ChapterProgress.chapter_id)
+        .where(
+            ids_in(m.ChapterProgress.attempt_id, attempt_ids),
+            m.ChapterProgress.status == "COMPLETED",
+        )
+        .order_by(m.ChapterProgress.completed_at, m.ChapterProgress.chapter_id)
+    )
+    last: dict[int, int] = {row[0]: row[1] for row in rows}  # the later completion wins
+    if last:
+        await ctx.db.execute(
+            update(m.ChapterProgress)
+            .where(
+                pairs_in(
+                    m.ChapterProgress.attempt_id, m.ChapterProgress.chapter_id, list(last.items())
+                )
+            )
+            .values(status="STARTED", progress=0, completed_at=None, updated_at=ctx.now)
+        )
+
+
 async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    attempt_ids = [learner.attempt_id for learner in learners]
     await ctx.db.execute(
         update(m.Attempt)
-        .where(ids_in(m.Attempt.id, [learner.attempt_id for learner in learners]))
+        .where(ids_in(m.Attempt.id, attempt_ids))
         .values(
             state=case(
                 (m.Attempt.started_at.is_(None), S.NOT_STARTED.value),
@@ -232,7 +257,10 @@ async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) 
             completed_at=None,
         )
     )
+    await _reopen_last_chapters(ctx, attempt_ids)
     await _emit(ctx, "lms_on_incomplete", learners)
+    # State and progress as the course type sees the reopened attempt (short of complete).
+    await refresh_statuses(ctx.tx, [learner.enrollment_id for learner in learners], reopened=True)
     await _refresh_curricula(ctx, learners)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lms_graph.context import Context
@@ -12,9 +12,9 @@ from lms_graph.values import ActionDefinition
 
 
 def _menu_loader(ctx: Context) -> Any:
-    async def load(ids: list[int]) -> list[list[ActionDefinition]]:
+    async def load(ids: list[int]) -> list[Sequence[ActionDefinition]]:
         found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, ids)
-        return [found.get(eid, []) for eid in ids]
+        return [found.get(eid, ()) for eid in ids]
 
     return ctx.loaders.get("menus", load)
 
@@ -28,12 +28,40 @@ def available_actions(ctx: Context, enrollment: EnrollmentRecord) -> Any:
     return _menu_loader(ctx).load(enrollment.id)
 
 
+def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
+    """What the menu needs of a learner, when the page query read it all."""
+    course = enrollment.course
+    if course is None or enrollment.has_quiz is None:
+        return None
+    return (
+        enrollment.id,
+        enrollment.user_id,
+        enrollment.course_id,
+        course.course_type,
+        course.kind,
+        enrollment.state,
+        enrollment.has_quiz,
+        enrollment.attempt_number,
+        enrollment.attempt_id,
+        enrollment.version,
+    )
+
+
 async def prefetch_menus(ctx: Context, enrollments: Sequence[EnrollmentRecord]) -> None:
     """Load a page's menus in one batch up front, so each ``availableActions`` field
-    resolves without an awaitable."""
-    found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, [e.id for e in enrollments])
+    resolves without an awaitable. A page of a course's learners holds all the menus
+    need, so only the plugins' facts hooks are asked; otherwise the learners are read."""
+    rows = [_menu_row(enrollment) for enrollment in enrollments]
+    found: Mapping[int, Sequence[ActionDefinition]]
+    if all(row is not None for row in rows):
+        learners = await menus.learners_of(
+            ctx.lms, ctx.db, ctx.viewer, [row for row in rows if row is not None]
+        )
+        found = menus.menus_of(ctx.lms, ctx.viewer, learners)
+    else:
+        found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, [e.id for e in enrollments])
     for enrollment in enrollments:
-        enrollment.menu = found.get(enrollment.id, [])
+        enrollment.menu = found.get(enrollment.id, ())
 
 
 async def mass_actions(ctx: Context, course: CourseRecord) -> list[ActionDefinition]:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import String, func, literal, select
+from sqlalchemy import String, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from lms_graph import models as m
@@ -22,7 +22,7 @@ from lms_graph.queries import (
 )
 from lms_graph.records import CourseRecord, EnrollmentRecord, UserRecord
 from lms_graph.resolvers.pagination import AnySelect, Page, SortKey, keyset_page, page_size
-from lms_graph.values import AssignmentType, LearnerState
+from lms_graph.values import AssignmentType, ChapterKind, LearnerState
 
 T = TypeVar("T")
 
@@ -56,9 +56,11 @@ async def _page(
     keys: Sequence[SortKey] | None = None,
     count_query: AnySelect | None = None,
     make_rows: Callable[[Sequence[str]], Callable[[Any], T]] | None = None,
+    reuse: bool = False,
 ) -> Page[T]:
     """A keyset page of ``query`` (by its rows' ``id`` unless ``keys`` say otherwise);
-    ``totalCount`` counts the same query, only when asked."""
+    ``totalCount`` counts the same query, only when asked. ``reuse``: ``query`` is built
+    once and kept, so its first pages' statements may be kept too."""
 
     async def count() -> int:
         statement = count_query
@@ -75,6 +77,7 @@ async def _page(
         make=make,
         count=count,
         make_rows=make_rows,
+        reuse=reuse,
     )
 
 
@@ -195,6 +198,19 @@ def _learner_keys(spec: LearnerQuery) -> list[SortKey]:
 _ASSIGNER = aliased(m.User, name="assigner")
 
 
+def _has_quiz(course_id: int) -> Any:
+    """Whether the course has a quiz chapter (menus need it): evaluated once per query,
+    literals only, so the page query keeps no parameters."""
+    return (
+        exists()
+        .where(
+            m.Chapter.course_id == literal(course_id, literal_execute=True),
+            m.Chapter.kind == literal(ChapterKind.QUIZ.value, literal_execute=True),
+        )
+        .label("has_quiz")
+    )
+
+
 def _learner_from_row(course: CourseRecord) -> Callable[[Sequence[str]], Callable[[Any], Any]]:
     """Records of a page of learners, built from plain row tuples by position."""
 
@@ -223,26 +239,57 @@ async def course_learners(
     statement, plus one for ``totalCount`` if asked."""
     ctx.require_user()
     ctx.viewer.require_manager(course.id)
-    today = dt.datetime.now(dt.UTC).date()
-    # The course ID (an int) and the page size are written into the SQL text: a first
-    # page then has no parameters, and PostgreSQL plans its prepared statement once per
-    # connection instead of on every request (custom plans cost more than the query).
-    query = learners_select(course.id, spec, today, inline=True).outerjoin(
-        _ASSIGNER, _ASSIGNER.id == m.Enrollment.assigned_by_id
-    )
-    query = query.add_columns(
-        *(getattr(_ASSIGNER, column.key).label(f"a_{column.key}") for column in USER_COLUMNS)
-    )
+    query, keys, count_query = _learners_page_parts(course.id, spec, dt.datetime.now(dt.UTC).date())
     return await _page(
         ctx,
         query,
         None,
         first,
         after,
-        _learner_keys(spec),
-        count_query=learners_count(course.id, spec, today),
+        keys,
+        count_query=count_query,
         make_rows=_learner_from_row(course),
+        reuse=True,
     )
+
+
+_PageParts = tuple[AnySelect, list[SortKey], AnySelect]
+_PAGE_PARTS: dict[tuple[Any, ...], _PageParts] = {}
+_PAGE_PARTS_SIZE = 256
+
+
+def _learners_page_parts(course_id: int, spec: LearnerQuery, today: dt.date) -> _PageParts:
+    """The page query of a course's learners, its sort keys and its count query, built
+    once per course, filter and day: SQLAlchemy then skips building the statements and
+    computing their cache keys on every request."""
+    states = None if spec.states is None else tuple(spec.states)
+    key = (
+        course_id,
+        states,
+        spec.assignment,
+        spec.search,
+        spec.overdue,
+        spec.order,
+        spec.descending,
+        today,
+    )
+    found = _PAGE_PARTS.get(key)
+    if found is None:
+        # The course ID (an int) and the page size are written into the SQL text: a first
+        # page then has no parameters, and PostgreSQL plans its prepared statement once per
+        # connection instead of on every request (custom plans cost more than the query).
+        query = learners_select(course_id, spec, today, inline=True).outerjoin(
+            _ASSIGNER, _ASSIGNER.id == m.Enrollment.assigned_by_id
+        )
+        query = query.add_columns(
+            *(getattr(_ASSIGNER, column.key).label(f"a_{column.key}") for column in USER_COLUMNS),
+            _has_quiz(course_id),
+        )
+        found = (query, _learner_keys(spec), learners_count(course_id, spec, today))
+        if len(_PAGE_PARTS) >= _PAGE_PARTS_SIZE:
+            _PAGE_PARTS.clear()
+        _PAGE_PARTS[key] = found
+    return found
 
 
 async def my_learning(ctx: Context, first: int | None, after: str | None) -> Page[EnrollmentRecord]:

@@ -149,6 +149,21 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool
     return or_(*clauses)
 
 
+_FIRST_PAGES: dict[tuple[int, int], tuple[AnySelect, AnySelect]] = {}
+_FIRST_PAGES_SIZE = 512
+
+
+def _statement(query: AnySelect, keys: Sequence[SortKey], first: int, after: str | None) -> Any:
+    labelled = [key.expression.label(f"_k{i}") for i, key in enumerate(keys)]
+    statement = query.add_columns(*labelled).order_by(
+        *(key.expression.desc() if key.descending else key.expression.asc() for key in keys)
+    )
+    if after is not None:
+        statement = statement.where(_after(keys, decode_cursor(after, keys)))
+    # An int written into the SQL text (see ``lists.course_learners``).
+    return statement.limit(literal(first + 1, literal_execute=True))
+
+
 async def keyset_page(
     db: RequestConnection,
     query: AnySelect,
@@ -159,20 +174,28 @@ async def keyset_page(
     make: Callable[[Any], T] | None = None,
     count: Callable[[], Awaitable[int]],
     make_rows: Callable[[Sequence[str]], Callable[[Any], T]] | None = None,
+    reuse: bool = False,
 ) -> Page[T]:
     """One statement for the page: ``first + 1`` rows past the cursor, in key order.
 
     Each row becomes a node by ``make(mapping)``, or (faster, for big pages) by the
     function ``make_rows(column names)`` returns, which takes the plain row tuple.
+    ``reuse``: ``query`` and ``keys`` are long-lived (the caller keeps them), so the
+    statement of a first page is kept with them and SQLAlchemy reuses its compiled form.
     """
-    labelled = [key.expression.label(f"_k{i}") for i, key in enumerate(keys)]
-    statement = query.add_columns(*labelled).order_by(
-        *(key.expression.desc() if key.descending else key.expression.asc() for key in keys)
-    )
-    if after is not None:
-        statement = statement.where(_after(keys, decode_cursor(after, keys)))
-    # An int written into the SQL text (see ``lists.course_learners``).
-    result = await db.execute(statement.limit(literal(first + 1, literal_execute=True)))
+    if after is None and reuse:
+        found = _FIRST_PAGES.get((id(query), first))
+        if found is not None and found[0] is query:
+            statement = found[1]
+        else:
+            statement = _statement(query, keys, first, None)
+            if len(_FIRST_PAGES) >= _FIRST_PAGES_SIZE:
+                _FIRST_PAGES.clear()
+            # The query is kept with its statement, so its id is not reused meanwhile.
+            _FIRST_PAGES[(id(query), first)] = (query, statement)
+    else:
+        statement = _statement(query, keys, first, after)
+    result = await db.execute(statement)
     names = list(result.keys())
     rows = result.all()
     if make_rows is not None:

@@ -200,6 +200,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple[GroupedFieldSet, list[_Entry]]] = {}
         self._object_plans: dict[tuple[str, int], tuple[FieldDetailsList, _ObjectPlan | None]] = {}
         self._info_free: dict[str, bool] = {}
+        self._lists: dict[tuple[int, int], tuple[_ObjectPlan, Sequence[Any], list[Any]]] = {}
+        """Completed tuples of immutable items, by (plan, tuple) identity: see ``_list``."""
 
     # --- plans ----------------------------------------------------------------------------
 
@@ -531,16 +533,30 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return found
 
 
+_ENUM_OUTPUTS: dict[tuple[GraphQLLeafType, type, Enum], Any] = {}
+"""Outputs of enum members by leaf type: an enum member always outputs the same value."""
+
+
 def _coerce(entry: _Entry, value: Any) -> Any:
     """A leaf's output, or None when graphql-core's own path must produce it (or its error)."""
     assert entry.leaf is not None
     if value is Undefined or isinstance(value, Exception):
         return None
+    member = isinstance(value, Enum)
+    if member:
+        key = (entry.leaf, type(value), value)
+        found = _ENUM_OUTPUTS.get(key)
+        if found is not None:
+            return found
     try:
         coerced = entry.leaf.coerce_output_value(value)
     except Exception:
         return None
-    return None if coerced is Undefined else coerced
+    if coerced is Undefined:
+        return None
+    if member and coerced is not None and len(_ENUM_OUTPUTS) < 4096:
+        _ENUM_OUTPUTS[key] = coerced
+    return coerced
 
 
 class _Completer:
@@ -639,6 +655,14 @@ class _Completer:
         awaitable: list[int] = []
         details = self.entry.details
         shared = self._item_plan(item_type) if items else None
+        memo: tuple[int, int] | None = None
+        if shared is not None and shared[2].compiled is not None and type(items) is tuple:
+            # Menus share their tuples between learners (``services/menus.py``): a tuple
+            # of frozen dataclasses, all compiled, completes to the same dicts each time.
+            memo = (id(shared[2]), id(items))
+            hit = executor._lists.get(memo)
+            if hit is not None and hit[0] is shared[2] and hit[1] is items:
+                return list(hit[2])
         try:
             for index, item in enumerate(items):
                 if (
@@ -653,9 +677,12 @@ class _Completer:
                     if compiled is not None:
                         try:
                             completed.append(compiled(item))
+                            if memo is not None and not _is_frozen(type(item)):
+                                memo = None
                             continue
                         except Slow:
                             pass
+                    memo = None
                     item_path = path.add_key(index, None)
                     try:
                         result = executor._execute_plan(
@@ -669,6 +696,7 @@ class _Completer:
                         awaitable.append(index)
                     completed.append(result)
                     continue
+                memo = None
                 item_path = path.add_key(index, None)
                 if is_awaitable(item):
                     completed.append(
@@ -697,8 +725,23 @@ class _Completer:
                 executor.settle_in_background([completed[index] for index in awaitable])
             raise
         if not awaitable:
+            if memo is not None and shared is not None:
+                executor._lists[memo] = (shared[2], items, completed)
+                return list(completed)
             return completed
         return _gather_items(completed, awaitable)
+
+
+_FROZEN: dict[type, bool] = {}
+
+
+def _is_frozen(cls: type) -> bool:
+    """Whether instances of ``cls`` are frozen dataclasses (their fields never change)."""
+    found = _FROZEN.get(cls)
+    if found is None:
+        params = getattr(cls, "__dataclass_params__", None)
+        found = _FROZEN[cls] = params is not None and bool(params.frozen)
+    return found
 
 
 async def _store(results: dict[str, Any], name: str, completed: Awaitable[Any]) -> None:

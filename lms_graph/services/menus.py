@@ -16,6 +16,7 @@ from lms_graph.sql import ids_in
 from lms_graph.values import (
     ActionDefinition,
     ChapterKind,
+    CourseKind,
     LearnerRef,
     LearnerState,
     MenuLearner,
@@ -46,13 +47,27 @@ def _learners_query(ids: Sequence[int]) -> Any:
     )
 
 
+LearnerRow = tuple[int, int, int, str, CourseKind, str, bool, int, int, int]
+"""What a menu needs of one learner, in ``_learners_query``'s column order: enrollment ID,
+user ID, course ID, course type, course kind, state, has_quiz, attempt number, attempt ID,
+version."""
+
+
 async def load_learners(
     lms: LMS, db: SQLExecutor, viewer: Viewer, ids: Sequence[int]
 ) -> dict[int, MenuLearner]:
     """The learners' menu views, with every plugin's facts: one statement plus the hooks."""
     if not ids:
         return {}
-    rows = [tuple(row) for row in (await db.execute(_learners_query(ids))).all()]
+    rows: list[Any] = [tuple(row) for row in (await db.execute(_learners_query(ids))).all()]
+    return await learners_of(lms, db, viewer, rows)
+
+
+async def learners_of(
+    lms: LMS, db: SQLExecutor, viewer: Viewer, rows: Sequence[LearnerRow]
+) -> dict[int, MenuLearner]:
+    """Menu views of learners already read (a page of learners has every column), with
+    every plugin's facts: only the hooks' statements."""
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
     if rows and lms.implements("lms_learner_facts"):
         refs = [
@@ -100,14 +115,32 @@ def menu(actions: Iterable[ActionDefinition], learner: MenuLearner) -> list[Acti
     return [action for action in actions if action.in_menu and action.applies(learner)]
 
 
+Menu = tuple[ActionDefinition, ...]
+
+
+def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> dict[int, Menu]:
+    """Menus of many learners for this viewer; none for learners they do not manage.
+
+    Learners with the same menu share one tuple, which lets the executor complete each
+    distinct menu once per request (``FastExecutionContext._list``)."""
+    shared: dict[tuple[int, ...], Menu] = {}
+    found: dict[int, Menu] = {}
+    for enrollment_id, learner in learners.items():
+        if not viewer.manages(learner.course_id):
+            found[enrollment_id] = ()
+            continue
+        entries = menu(lms.menu_actions(learner.course_type), learner)
+        # Actions live as long as the LMS, so their ids are stable keys here.
+        key = tuple(map(id, entries))
+        same = shared.get(key)
+        if same is None:
+            same = shared[key] = tuple(entries)
+        found[enrollment_id] = same
+    return found
+
+
 async def menus(
     lms: LMS, db: SQLExecutor, viewer: Viewer, ids: Sequence[int]
-) -> Mapping[int, list[ActionDefinition]]:
+) -> Mapping[int, Menu]:
     """Menus of many learners for this viewer; none for learners they do not manage."""
-    learners = await load_learners(lms, db, viewer, ids)
-    return {
-        enrollment_id: menu(lms.menu_actions(learner.course_type), learner)
-        if viewer.manages(learner.course_id)
-        else []
-        for enrollment_id, learner in learners.items()
-    }
+    return menus_of(lms, viewer, await load_learners(lms, db, viewer, ids))

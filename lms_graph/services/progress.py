@@ -156,14 +156,21 @@ async def refresh_learners(lms: LMS, db: AsyncConnection, enrollment_ids: Iterab
         emit_event(event.name, **event.data)
 
 
-async def refresh_statuses(tx: Tx, enrollment_ids: Iterable[int]) -> None:
-    """Recompute state and progress of these learners (and of curricula holding them)."""
+async def refresh_statuses(
+    tx: Tx, enrollment_ids: Iterable[int], *, reopened: bool = False
+) -> None:
+    """Recompute state and progress of these learners (and of curricula holding them).
+
+    ``reopened``: their completion was just taken back (Mark as Incomplete), so a
+    course type that still finds them complete does not complete them again here:
+    they stay IN_PROGRESS, below 100%, until they make progress of their own.
+    """
     ids = sorted(set(enrollment_ids))
     for start in range(0, len(ids), _CHUNK):
-        await _refresh_chunk(tx, ids[start : start + _CHUNK])
+        await _refresh_chunk(tx, ids[start : start + _CHUNK], reopened)
 
 
-async def _refresh_chunk(tx: Tx, ids: Sequence[int]) -> None:
+async def _refresh_chunk(tx: Tx, ids: Sequence[int], reopened: bool = False) -> None:
     rows = (await tx.db.execute(_course_snapshot_query(ids))).mappings().all()  # type: ignore[call-overload]
     learners = [LearnerProgress(**row) for row in rows if row["course_kind"] is CourseKind.COURSE]
     decided: dict[int, LearnerStatus] = {}
@@ -177,13 +184,16 @@ async def _refresh_chunk(tx: Tx, ids: Sequence[int]) -> None:
             for enrollment_id, status in decisions.items():
                 decided.setdefault(enrollment_id, status)
     curricula = await _curriculum_snapshots(tx, ids)
-    changed = await _store(tx, [*learners, *curricula], decided)
+    changed = await _store(tx, [*learners, *curricula], decided, reopened)
     if changed:
         await _refresh_curricula(tx, changed)
 
 
 async def _store(
-    tx: Tx, learners: Sequence[LearnerProgress], decided: dict[int, LearnerStatus]
+    tx: Tx,
+    learners: Sequence[LearnerProgress],
+    decided: dict[int, LearnerStatus],
+    reopened: bool = False,
 ) -> list[LearnerProgress]:
     """Write what changed; complete the attempts decided COMPLETED. Returns the changed."""
     current = {
@@ -201,6 +211,8 @@ async def _store(
     completed: list[LearnerProgress] = []
     for learner in learners:
         status = decided.get(learner.enrollment_id) or core_status(learner)
+        if reopened and status.state is LearnerState.COMPLETED:
+            status = LearnerStatus(LearnerState.IN_PROGRESS, min(status.progress, 99))
         progress = max(0, min(100, status.progress))
         if current.get(learner.attempt_id) == (status.state, progress):
             continue

@@ -18,6 +18,7 @@ from lms_graph import (
     NotFound,
     batched,
     decode_id,
+    ids_param,
     to_global_id,
 )
 from plugins.certificates.access import download_url
@@ -107,13 +108,17 @@ def _certificate(row: Any) -> Certificate:
     )
 
 
+# Built once (SQLAlchemy then reuses its compiled form): it runs on every dashboard page.
+_BY_ENROLLMENT = (
+    select(*COLUMNS)
+    .where(ids_param(certificates.c.enrollment_id, "enrollment_ids"))
+    .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
+)
+
+
 async def _load(db: Any, enrollment_ids: list[int]) -> list[list[Certificate]]:
     """Certificates of each enrollment, in key order: one SELECT."""
-    rows = await db.execute(
-        select(*COLUMNS)
-        .where(certificates.c.enrollment_id.in_(enrollment_ids))
-        .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
-    )
+    rows = await db.execute(_BY_ENROLLMENT, {"enrollment_ids": enrollment_ids})
     found: dict[int, list[Certificate]] = defaultdict(list)
     for row in rows:
         found[row.enrollment_id].append(_certificate(row))
