@@ -420,12 +420,23 @@ async def test_mark_incomplete_takes_the_completion_back(gql: GraphQLClient, wor
     assert mine["status"] == "OK"
     assert (theirs["status"], theirs["code"]) == ("SKIPPED", "NOT_APPLICABLE")
     seen = await enrollment(gql, enrollment_id, admin)
-    assert seen["state"] != "COMPLETED"
+    # The chapter completed last is reopened: half of two chapters done, in progress.
+    assert (seen["state"], seen["progress"]) == ("IN_PROGRESS", 50)
     assert seen["completedAt"] is None
     assert seen["attempt"]["completedAt"] is None
     assert [a["number"] for a in seen["attempts"]] == [1]
     assert seen["history"][-1]["action"] == "mark_incomplete"
     assert await credits(gql, learner) == 0.0
+    insights = "query ($id: ID!) { enrollment(id: $id) { chapterInsights { status } } }"
+    data = await gql.data(insights, {"id": enrollment_id}, admin.token)
+    assert [c["status"] for c in data["enrollment"]["chapterInsights"]] == [
+        "COMPLETED",
+        "STARTED",
+    ]
+    # Finishing that chapter again completes the course again, with its credits.
+    await finish(gql, course, learner, enrollment_id)
+    assert (await enrollment(gql, enrollment_id, admin))["state"] == "COMPLETED"
+    assert await credits(gql, learner) == 2.0
 
 
 async def test_mark_incomplete_after_mark_complete(gql: GraphQLClient, world: World) -> None:
