@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import models as m
@@ -102,17 +102,17 @@ class Viewer:
 ANONYMOUS = Viewer(user=None)
 
 
+_VIEWER = (
+    select(*USER_COLUMNS, m.CourseInstructor.course_id)
+    .outerjoin(m.CourseInstructor, m.CourseInstructor.user_id == m.User.id)
+    .where(m.User.id == bindparam("user_id"))
+)
+"""Built once: every request with a token runs it."""
+
+
 async def load_viewer(db: RequestConnection | AsyncConnection, user_id: int) -> Viewer:
     """One statement: the user and the courses they instruct. Deactivated users are refused."""
-    query = (
-        select(
-            *USER_COLUMNS,
-            m.CourseInstructor.course_id,
-        )
-        .outerjoin(m.CourseInstructor, m.CourseInstructor.user_id == m.User.id)
-        .where(m.User.id == user_id)
-    )
-    rows = (await db.execute(query)).mappings().all()
+    rows = (await db.execute(_VIEWER, {"user_id": user_id})).mappings().all()
     if not rows:
         raise Unauthenticated("The token's user no longer exists.")
     user = UserRecord.from_row(rows[0])

@@ -7,9 +7,9 @@ import secrets
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 
-from lms_graph import SQLExecutor, emit_event
+from lms_graph import SQLExecutor, emit_event, ids_param
 from plugins.certificates.tables import (
     attempts,
     certificate_settings,
@@ -35,14 +35,6 @@ class LearnerLike(Protocol):
 def new_code() -> str:
     """A random, URL-safe verification code (128 bits)."""
     return secrets.token_urlsafe(16)
-
-
-def valid_at(now: dt.datetime) -> object:
-    """The certificates that count: not revoked, not expired."""
-    return and_(
-        certificates.c.revoked_at.is_(None),
-        or_(certificates.c.expires_at.is_(None), certificates.c.expires_at > now),
-    )
 
 
 def _attempt_ids(learners: Sequence[object]) -> list[int]:
@@ -124,13 +116,17 @@ async def revoke(db: SQLExecutor, learners: Sequence[object], now: dt.datetime) 
     )
 
 
+_HOLDING = select(certificates.c.attempt_id).where(
+    ids_param(certificates.c.attempt_id, "attempt_ids"),
+    certificates.c.revoked_at.is_(None),
+    or_(certificates.c.expires_at.is_(None), certificates.c.expires_at > bindparam("now")),
+)
+"""Built once: every page's menus ask it (``lms_learner_facts``)."""
+
+
 async def holding(db: SQLExecutor, attempt_ids: Sequence[int], now: dt.datetime) -> set[int]:
     """The attempts among ``attempt_ids`` that hold a valid certificate (one SELECT)."""
     if not attempt_ids:
         return set()
-    rows = await db.execute(
-        select(certificates.c.attempt_id).where(
-            certificates.c.attempt_id.in_(sorted(set(attempt_ids))), valid_at(now)
-        )
-    )
+    rows = await db.execute(_HOLDING, {"attempt_ids": sorted(set(attempt_ids)), "now": now})
     return set(rows.scalars())
