@@ -97,9 +97,10 @@ async def _count_and_check(
                 raise SystemExit(f"{name} answered {status}: {json.dumps(answer)[:500]}")
             answers[name] = answer
             await load.run(target, clients=1, seconds=60, max_requests=3)  # warm-up
-            before = counter.statements
+            before, control = counter.statements, counter.control
             await load.run(target, clients=1, seconds=60, max_requests=requests)
             counts[name] = (counter.statements - before) / requests
+            counts[f"{name} control"] = (counter.control - control) / requests
         _check_same_learners(answers)
     return counts
 
@@ -145,7 +146,11 @@ def _table(
 ) -> list[dict[str, Any]]:
     rows = []
     for name, series in figures.items():
-        row: dict[str, Any] = {"system": name, "statements": counts.get(name)}
+        row: dict[str, Any] = {
+            "system": name,
+            "statements": counts.get(name),
+            "control_statements": counts.get(f"{name} control"),
+        }
         row.update({key: load.median(values) for key, values in series.items()})
         rows.append(row)
     base = next((row for row in rows if row["system"] == POSTGRAPHILE), None)
@@ -171,6 +176,16 @@ def _table(
             f"{row['system']:<30} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
             f"{row['rps_1']:>7.0f} {statements:>7} {ratio:>8} | {'':>{len(str(args.clients)) + 3}}"
             f"{row['p50_ms_c']:>7.2f} {row['p99_ms_c']:>7.2f} {row['rps_c']:>7.0f} {rps_ratio:>8}"
+        )
+    control = ", ".join(
+        f"{row['system']} {row['control_statements']:.1f}"
+        for row in rows
+        if row.get("control_statements") is not None
+    )
+    if control:
+        print(
+            "SQL/req counts statements doing the request's work; besides them, per request, "
+            f"transaction control and pool pings: {control}."
         )
     if base:
         worst = max(row["ratio_p50"] for row in rows if row is not base)

@@ -2,7 +2,10 @@
 
 It reads the frontend side of the wire protocol: a simple query (``Q``) or an
 extended-protocol ``Execute`` (``E``) is one statement, whichever the driver
-(asyncpg, node-postgres). Used only while counting, never while timing.
+(asyncpg, node-postgres). Statements that do no work for the request (``BEGIN``,
+``COMMIT``, ``ROLLBACK``, a connection pool's ``;`` ping) are counted apart, as
+``control``: the statement ``Parse`` named is followed through ``Bind`` to the
+``Execute``. Used only while counting, never while timing.
 """
 
 from __future__ import annotations
@@ -13,12 +16,24 @@ import struct
 from collections.abc import AsyncIterator
 
 _SPECIAL_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest
+_CONTROL = ("", "BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION", "SELECT 1")
+
+
+def _cstrings(body: bytes, count: int) -> list[str]:
+    return [part.decode("utf-8", "replace") for part in body.split(b"\0", count)[:count]]
+
+
+def _is_control(sql: str) -> bool:
+    return sql.strip().rstrip(";").strip().upper().split(" ISOLATION")[0] in _CONTROL
 
 
 class StatementCounter:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.statements = 0
+        """Statements that do the request's work."""
+        self.control = 0
+        """Transaction control and pool pings."""
         self.port = 0
         self._open: set[asyncio.StreamWriter] = set()
 
@@ -47,12 +62,28 @@ class StatementCounter:
                     continue
                 writer.write(struct.pack("!I", length) + rest)
                 break
+            prepared: dict[str, str] = {}  # statement name -> SQL, this connection's
+            portals: dict[str, str] = {}  # portal name -> SQL
             while True:
                 kind = await reader.readexactly(1)
                 length = struct.unpack("!I", await reader.readexactly(4))[0]
                 body = await reader.readexactly(length - 4)
-                if kind in (b"Q", b"E"):
-                    self.statements += 1
+                if kind == b"P":
+                    name, sql = _cstrings(body, 2)
+                    prepared[name] = sql
+                elif kind == b"B":
+                    portal, statement = _cstrings(body, 2)
+                    portals[portal] = prepared.get(statement, "?")
+                elif kind in (b"Q", b"E"):
+                    sql = (
+                        _cstrings(body, 1)[0]
+                        if kind == b"Q"
+                        else portals.get(_cstrings(body, 1)[0], "?")
+                    )
+                    if _is_control(sql):
+                        self.control += 1
+                    else:
+                        self.statements += 1
                 writer.write(kind + struct.pack("!I", length) + body)
                 await writer.drain()
         writer.close()

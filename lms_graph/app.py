@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -43,9 +42,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         """A body (or ``variables``, ``map``) that is not a JSON object is a 400 like
         malformed JSON, not an exception deep in strawberry (a 500)."""
         try:
-            value = json.loads(data)
-        except UnicodeDecodeError:
-            raise HTTPException(400, "The request body must be JSON in UTF-8.") from None
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as error:  # not UTF-8 included
+            raise HTTPException(400, f"The request body is not JSON in UTF-8: {error}") from None
         if not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value

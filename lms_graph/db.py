@@ -42,8 +42,19 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("lms_write") else "BEGIN")
 
 
+READ_POOL = (10, 10)
+"""PostgreSQL read connections per worker: kept open, and more under load."""
+WRITE_POOL = (5, 5)
+"""PostgreSQL write connections per worker (transactions are short and fewer)."""
+
+
 class Database:
-    """The engine of one database URL, with read and write entry points."""
+    """The engines of one database URL, with read and write entry points.
+
+    On PostgreSQL, reads have a pool of their own whose connections are in
+    autocommit for good: checking one out costs a single ping, not the
+    BEGIN/ping/ROLLBACK a connection that changes its isolation level needs.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
@@ -51,11 +62,34 @@ class Database:
         options: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        else:
-            options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-        self.engine = create_async_engine(self.url, **options)
-        if self.is_sqlite:
+            self.engine = create_async_engine(self.url, **options)
             _install_sqlite_pragmas(self.engine)
+            self.read_engine = self.engine
+        else:
+            options["pool_pre_ping"] = True  # a connection a restart broke is replaced
+            self.engine = create_async_engine(
+                self.url, pool_size=WRITE_POOL[0], max_overflow=WRITE_POOL[1], **options
+            )
+            self.read_engine = create_async_engine(
+                self.url,
+                pool_size=READ_POOL[0],
+                max_overflow=READ_POOL[1],
+                isolation_level="AUTOCOMMIT",
+                **options,
+            )
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        return (
+            (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+        )
+
+    async def read_connection(self) -> AsyncConnection:
+        """A connection in autocommit for reads (the caller closes it)."""
+        conn = await self.read_engine.connect()
+        if self.is_sqlite:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -68,11 +102,15 @@ class Database:
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
         """An autocommit connection for reads outside a request."""
-        async with self.engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = await self.read_connection()
+        try:
+            yield conn
+        finally:
+            await conn.close()
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 class RequestConnection:
@@ -96,8 +134,7 @@ class RequestConnection:
     async def _execute(self, statement: Executable, params: Any) -> Result[Any]:
         async with self._lock:
             if self._conn is None:
-                conn = await self._database.engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                self._conn = await self._database.read_connection()
             return await self._conn.execute(statement, params)
 
     async def close(self) -> None:

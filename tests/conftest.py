@@ -153,6 +153,6 @@ def world(lms: LMS) -> World:
 
 @pytest.fixture
 def statements(lms: LMS) -> Iterator[StatementCounter]:
-    counter = StatementCounter(lms.db.engine)
+    counter = StatementCounter(*lms.db.engines)
     yield counter
     counter.close()

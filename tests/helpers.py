@@ -172,12 +172,13 @@ class World:
 
 
 class StatementCounter:
-    """Counts SQL statements sent on an engine (BEGIN and pragmas included)."""
+    """Counts SQL statements sent on engines (BEGIN and pragmas included)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine.sync_engine
+    def __init__(self, *engines: AsyncEngine) -> None:
+        self.engines = [engine.sync_engine for engine in engines]
         self.statements: list[str] = []
-        event.listen(self.engine, "before_cursor_execute", self._seen)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
@@ -190,4 +191,5 @@ class StatementCounter:
         return len(self.statements)
 
     def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._seen)
