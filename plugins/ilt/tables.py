@@ -10,26 +10,23 @@ nothing of the core's models.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
-    TypeDecorator,
     column,
     table,
     text,
 )
-from sqlalchemy.engine import Dialect
+
+from lms_graph import UTCDateTime
 
 
 class SeatStatus(enum.StrEnum):
@@ -44,25 +41,6 @@ ACTIVE = (SeatStatus.ENROLLED.value, SeatStatus.WAITLISTED.value)
 """Statuses a learner holds now: at most one per attempt."""
 TAKING = (SeatStatus.ENROLLED.value, SeatStatus.ATTENDED.value, SeatStatus.INCOMPLETE.value)
 """Statuses that occupy a seat of the session's capacity (a no-show frees it)."""
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC timestamp on both backends (SQLite stores it naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 metadata = MetaData(
