@@ -11,7 +11,7 @@ from lms_graph.downloads import sign as sign_download
 from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound
 from lms_graph.hookspecs import hookimpl
 from lms_graph.ids import decode_id, to_global_id
-from lms_graph.models import UTCDateTime
+from lms_graph.models import NAMING_CONVENTION, UTCDateTime
 from lms_graph.queries import ids_param
 from lms_graph.records import (
     ChapterRecord,
@@ -49,6 +49,7 @@ from lms_graph.values import (
 
 __all__ = [
     "LMS",
+    "NAMING_CONVENTION",
     "RESOLVE",
     "ActionContext",
     "ActionDefinition",

@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 
-from lms_graph import UTCDateTime
+from lms_graph import NAMING_CONVENTION, UTCDateTime
 
 
 class SeatStatus(enum.StrEnum):
@@ -43,14 +43,7 @@ TAKING = (SeatStatus.ENROLLED.value, SeatStatus.ATTENDED.value, SeatStatus.INCOM
 """Statuses that occupy a seat of the session's capacity (a no-show frees it)."""
 
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 sessions = Table(
     "ilt_sessions",

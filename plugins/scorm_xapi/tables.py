@@ -20,16 +20,9 @@ from sqlalchemy import (
     table,
 )
 
-from lms_graph import UTCDateTime
+from lms_graph import NAMING_CONVENTION, UTCDateTime
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _fk(target: str, name: str, ondelete: str = "CASCADE") -> ForeignKey:
