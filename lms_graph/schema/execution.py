@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any, Final, Literal, NamedTuple
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLBoolean,
@@ -47,6 +48,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     GraphQLString,
     OperationType,
     is_leaf_type,
@@ -59,7 +61,19 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from lms_graph.schema.compiled import Slow, compile_leaves
+from lms_graph.schema.compiled import (
+    BATCH,
+    LEAF,
+    LIST,
+    OBJECT,
+    TYPENAME,
+    Compiled,
+    Selection,
+    Slow,
+    Spec,
+    compile_selection,
+    leaf_output,
+)
 
 FROM_PARENT: Final = "lms_from_parent"
 """The metadata key of a field's parent-only shortcut (see ``from_parent``)."""
@@ -124,7 +138,11 @@ class _Entry(NamedTuple):
 
 class _ObjectPlan(NamedTuple):
     entries: list[_Entry]
-    compiled: Callable[[Any], dict[str, Any]] | None
+    compiled: Compiled | None
+    """The selection compiled (``compiled.py``), when every field allows it."""
+    args: tuple[Any, ...] = ()
+    """What the compiled function needs of this request."""
+    selection: Selection | None = None
 
 
 class _Pending(NamedTuple):
@@ -187,6 +205,31 @@ def _info_free(is_type_of: Any) -> bool:
     )
 
 
+_SharedPlans = dict[tuple[Any, ...], tuple[GroupedFieldSet, _ObjectPlan]]
+_SHARED_PLANS: WeakKeyDictionary[GraphQLSchema, _SharedPlans] = WeakKeyDictionary()
+"""Plans by schema and selection, shared by the requests of a process: a dashboard sends
+the same few documents, parsed once (``ParserCache``), so their field nodes are the same
+objects from one request to the next. A plan keeps its grouped fields (and with them the
+nodes its key names by ID) alive."""
+_SHARED_PLANS_SIZE = 1024
+
+
+def _shared_key(
+    parent_type: GraphQLObjectType, fields: GroupedFieldSet, batching: bool
+) -> tuple[Any, ...] | None:
+    """What a plan depends on, or None when it must not be shared (deferred fragments,
+    fragment variables: the plan then holds this request's values)."""
+    key: list[Any] = [parent_type.name, batching]
+    for name, details in fields.items():
+        key.append(name)
+        for detail in details:
+            if detail.defer_usage is not None or detail.fragment_variable_values is not None:
+                return None
+            key.append(id(detail.node))
+        key.append(None)
+    return tuple(key)
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, with plain fields taken without a resolver call."""
 
@@ -197,28 +240,37 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._fast = manager is None or not manager.middlewares
         self._batching = False
         self._pending: list[_Pending] = []
-        self._plans: dict[int, tuple[GroupedFieldSet, list[_Entry]]] = {}
+        self._plans: dict[int, tuple[GroupedFieldSet, _ObjectPlan]] = {}
         self._object_plans: dict[tuple[str, int], tuple[FieldDetailsList, _ObjectPlan | None]] = {}
         self._info_free: dict[str, bool] = {}
-        self._lists: dict[tuple[int, int], tuple[_ObjectPlan, Sequence[Any], list[Any]]] = {}
-        """Completed tuples of immutable items, by (plan, tuple) identity: see ``_list``."""
+        self._lists: dict[tuple[int, int], tuple[Compiled, Sequence[Any], list[Any]]] = {}
+        """Completed tuples of immutable items, by (selection, tuple) identity."""
 
     # --- plans ----------------------------------------------------------------------------
 
-    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> list[_Entry]:
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> _ObjectPlan:
         cached = self._plans.get(id(fields))
         if cached is not None and cached[0] is fields:
             return cached[1]
-        entries = [self._entry(parent_type, name, details) for name, details in fields.items()]
+        shared = _SHARED_PLANS.setdefault(self.schema, {})
+        key = _shared_key(parent_type, fields, self._batching)
+        found = None if key is None else shared.get(key)
+        if found is None:
+            entries = [self._entry(parent_type, name, details) for name, details in fields.items()]
+            found = (fields, self._compiled_plan(parent_type, entries))
+            if key is not None:
+                if len(shared) >= _SHARED_PLANS_SIZE:
+                    shared.clear()
+                shared[key] = found
         # The grouped set is kept alive with its plan, so its id is not reused.
-        self._plans[id(fields)] = (fields, entries)
-        return entries
+        self._plans[id(fields)] = (fields, found[1])
+        return found[1]
 
     def _object_plan(
         self, return_type: GraphQLObjectType, details: FieldDetailsList
     ) -> _ObjectPlan | None:
-        """The plan of an object's sub-selection (compiled when it is all scalars), or None
-        when graphql-core must run it (deferred fragments)."""
+        """The plan of an object's sub-selection (compiled when every field allows it),
+        or None when graphql-core must run it (deferred fragments)."""
         key = (return_type.name, id(details))
         cached = self._object_plans.get(key)
         if cached is not None and cached[0] is details:
@@ -226,17 +278,104 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _ = self.collect_subfields(return_type, details)
         found = None
         if not new_defer_usages:
-            plan = self._plan(return_type, grouped)
-            compiled = None
-            if all(entry.kind in (_Kind.LEAF, _Kind.TYPENAME) for entry in plan):
-                compiled = compile_leaves(
-                    return_type.name,
-                    [(entry if entry.kind is _Kind.LEAF else None, entry.name) for entry in plan],
-                    RESOLVE,
-                )
-            found = _ObjectPlan(plan, compiled)
+            found = self._plan(return_type, grouped)
         self._object_plans[key] = (details, found)
         return found
+
+    def _compiled_plan(self, parent_type: GraphQLObjectType, entries: list[_Entry]) -> _ObjectPlan:
+        """The plan, with its compiled function when every field has a ``Spec``."""
+        specs: list[Spec] = []
+        args: list[Any] = []
+        for entry in entries:
+            found = self._spec(parent_type, entry)
+            if found is None:
+                return _ObjectPlan(entries, None)
+            specs.append(found[0])
+            args.append(found[1])
+        selection = Selection(parent_type.name, tuple(specs))
+        return _ObjectPlan(entries, compile_selection(selection, RESOLVE), tuple(args), selection)
+
+    def _spec(self, parent_type: GraphQLObjectType, entry: _Entry) -> tuple[Spec, Any] | None:
+        """How compiled code takes this field (and what it needs of the request), or None."""
+        kind = entry.kind
+        if kind is _Kind.TYPENAME:
+            return Spec(entry.name, TYPENAME), None
+        if kind is _Kind.BATCH:
+            if not self._batching:
+                return None
+            return Spec(entry.name, BATCH), (entry, parent_type)
+        read: str | Callable[[Any], Any] = entry.attribute or entry.getter
+        if kind is _Kind.LEAF:
+            return Spec(entry.name, LEAF, read, entry.leaf, entry.exact, entry.nullable), None
+        if kind is not _Kind.COMPOSITE:
+            return None
+        assert entry.field_def is not None
+        field_type = entry.field_def.type
+        inner: Any = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        is_list = isinstance(inner, GraphQLList)
+        item_nullable = True
+        if is_list:
+            inner = inner.of_type
+            item_nullable = not isinstance(inner, GraphQLNonNull)
+            inner = inner.of_type if isinstance(inner, GraphQLNonNull) else inner
+        if not isinstance(inner, GraphQLObjectType) or not (
+            inner.is_type_of is None or self.is_info_free(inner)
+        ):
+            return None
+        sub = self._object_plan(inner, entry.details)
+        if sub is None or sub.selection is None:
+            return None
+        spec = Spec(
+            entry.name,
+            LIST if is_list else OBJECT,
+            read,
+            nullable=entry.nullable,
+            item_nullable=item_nullable,
+            check=inner.is_type_of,
+            typename=parent_type.name,
+            sub=sub.selection,
+            memo=is_list and sub.selection.leaves_only,
+        )
+        return spec, sub.args
+
+    # --- what compiled code calls ---------------------------------------------------------
+
+    def _run_compiled(self, plan: _ObjectPlan, value: Any, path: Path | None) -> Any:
+        """The compiled plan's result, or ``Slow`` (the class) when the general path must
+        run; what the attempt deferred is taken back."""
+        assert plan.compiled is not None
+        mark = len(self._pending)
+        try:
+            return plan.compiled(value, path, self, plan.args)
+        except Slow:
+            del self._pending[mark:]
+            return Slow
+
+    def defer(
+        self,
+        arg: tuple[_Entry, GraphQLObjectType],
+        source: Any,
+        path: Path | None,
+        results: dict[str, Any],
+    ) -> None:
+        self._pending.append(_Pending(arg[0], arg[1], source, path, results))
+
+    def awaitable(self, value: Any) -> bool:
+        return self.is_awaitable(value)
+
+    def memo_get(self, function: Compiled, items: Any) -> list[Any] | None:
+        """Completed tuples of frozen items, by (selection, tuple) identity: menus share
+        their tuples between learners (``services/menus.py``)."""
+        if type(items) is not tuple:
+            return None
+        hit = self._lists.get((id(function), id(items)))
+        if hit is None or hit[0] is not function or hit[1] is not items:
+            return None
+        return list(hit[2])
+
+    def memo_put(self, function: Compiled, items: Any, completed: list[Any]) -> None:
+        if type(items) is tuple and all(_is_frozen(type(item)) for item in items):
+            self._lists[(id(function), id(items))] = (function, items, completed)
 
     def _entry(
         self, parent_type: GraphQLObjectType, name: str, details: FieldDetailsList
@@ -297,7 +436,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             None,
             nullable,
             None,
-            None,
+            getattr(getter, "__lms_attribute__", None),
             object_type,
         )
 
@@ -339,6 +478,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except _Rerun:
             self._batching = False
             self._pending = []
+            # Compiled plans defer batched fields: plan again without them.
+            self._plans.clear()
+            self._object_plans.clear()
             self.collected_errors = CollectedErrors()
             again = super().execute_root_grouped_field_set(
                 root_type, root_value, grouped_field_set, False, None
@@ -392,13 +534,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        return self._execute_plan(
-            parent_type,
-            source_value,
-            path,
-            self._plan(parent_type, grouped_field_set),
-            position_context,
-        )
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan.compiled is not None and position_context is None:
+            result = self._run_compiled(plan, source_value, path)
+            if result is not Slow:
+                return result
+        return self._execute_plan(parent_type, source_value, path, plan.entries, position_context)
 
     def _execute_plan(
         self,
@@ -430,7 +571,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[name] = value
                         continue
                     elif value is not RESOLVE:
-                        coerced = _coerce(entry, value)
+                        coerced = leaf_output(entry.leaf, value)
                         if coerced is not None:
                             results[name] = coerced
                             continue
@@ -489,10 +630,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = self._object_plan(object_type, entry.details)
             if plan is not None:
                 if plan.compiled is not None:
-                    try:
-                        return plan.compiled(value)
-                    except Slow:
-                        pass
+                    result = self._run_compiled(plan, value, path)
+                    if result is not Slow:
+                        return result
                 try:
                     result = self._execute_plan(object_type, value, path, plan.entries, None)
                 except Exception as raw_error:
@@ -531,32 +671,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if found is None:
             found = self._info_free[object_type.name] = _info_free(object_type.is_type_of)
         return found
-
-
-_ENUM_OUTPUTS: dict[tuple[GraphQLLeafType, type, Enum], Any] = {}
-"""Outputs of enum members by leaf type: an enum member always outputs the same value."""
-
-
-def _coerce(entry: _Entry, value: Any) -> Any:
-    """A leaf's output, or None when graphql-core's own path must produce it (or its error)."""
-    assert entry.leaf is not None
-    if value is Undefined or isinstance(value, Exception):
-        return None
-    member = isinstance(value, Enum)
-    if member:
-        key = (entry.leaf, type(value), value)
-        found = _ENUM_OUTPUTS.get(key)
-        if found is not None:
-            return found
-    try:
-        coerced = entry.leaf.coerce_output_value(value)
-    except Exception:
-        return None
-    if coerced is Undefined:
-        return None
-    if member and coerced is not None and len(_ENUM_OUTPUTS) < 4096:
-        _ENUM_OUTPUTS[key] = coerced
-    return coerced
 
 
 class _Completer:
@@ -619,10 +733,9 @@ class _Completer:
                     plan = executor._object_plan(return_type, self.entry.details)
                     if plan is not None:
                         if plan.compiled is not None:
-                            try:
-                                return plan.compiled(value)
-                            except Slow:
-                                pass
+                            result = executor._run_compiled(plan, value, path)
+                            if result is not Slow:
+                                return result
                         return executor._execute_plan(return_type, value, path, plan.entries, None)
                 return executor.collect_and_execute_subfields(
                     return_type, self.entry.details, path, value, self.position_context
@@ -655,14 +768,14 @@ class _Completer:
         awaitable: list[int] = []
         details = self.entry.details
         shared = self._item_plan(item_type) if items else None
-        memo: tuple[int, int] | None = None
-        if shared is not None and shared[2].compiled is not None and type(items) is tuple:
-            # Menus share their tuples between learners (``services/menus.py``): a tuple
-            # of frozen dataclasses, all compiled, completes to the same dicts each time.
-            memo = (id(shared[2]), id(items))
-            hit = executor._lists.get(memo)
-            if hit is not None and hit[0] is shared[2] and hit[1] is items:
-                return list(hit[2])
+        compiled = shared[2].compiled if shared is not None else None
+        selection = shared[2].selection if shared is not None else None
+        memo = compiled is not None and selection is not None and selection.leaves_only
+        if memo:
+            hit = executor.memo_get(compiled, items)
+            if hit is not None:
+                return hit
+        uses_path = selection is not None and selection.uses_path
         try:
             for index, item in enumerate(items):
                 if (
@@ -673,16 +786,14 @@ class _Completer:
                     and not isinstance(item, Exception)
                 ):
                     # What ``complete`` does for an object item, minus its dispatch.
-                    compiled = shared[2].compiled
                     if compiled is not None:
-                        try:
-                            completed.append(compiled(item))
-                            if memo is not None and not _is_frozen(type(item)):
-                                memo = None
+                        result = executor._run_compiled(
+                            shared[2], item, path.add_key(index, None) if uses_path else None
+                        )
+                        if result is not Slow:
+                            completed.append(result)
                             continue
-                        except Slow:
-                            pass
-                    memo = None
+                    memo = False
                     item_path = path.add_key(index, None)
                     try:
                         result = executor._execute_plan(
@@ -696,7 +807,7 @@ class _Completer:
                         awaitable.append(index)
                     completed.append(result)
                     continue
-                memo = None
+                memo = False
                 item_path = path.add_key(index, None)
                 if is_awaitable(item):
                     completed.append(
@@ -725,8 +836,8 @@ class _Completer:
                 executor.settle_in_background([completed[index] for index in awaitable])
             raise
         if not awaitable:
-            if memo is not None and shared is not None:
-                executor._lists[memo] = (shared[2], items, completed)
+            if memo and compiled is not None:
+                executor.memo_put(compiled, items, completed)
                 return list(completed)
             return completed
         return _gather_items(completed, awaitable)
