@@ -40,13 +40,18 @@ from lms_graph import (
     SQLExecutor,
     hookimpl,
 )
-from plugins.certificates.graphql import extension
+from plugins.certificates.graphql import extension, read_and_share
 from plugins.certificates.http import routes
 from plugins.certificates.issuing import holding, issue, revoke
 from plugins.certificates.tables import metadata
 
 FACT = "certificates.latest"
 """Menu fact: the learner's latest attempt holds a valid certificate."""
+
+SHARED_READ_MAX = 500
+"""Up to this many learners (a page), the menu facts read the learners' certificates and
+share them with the page's ``certificates`` field; more (a mass action) ask only which
+attempts hold one."""
 
 
 def _now() -> dt.datetime:
@@ -90,10 +95,25 @@ async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef]) -> None:
 async def lms_learner_facts(
     db: SQLExecutor, learners: Sequence[LearnerRef]
 ) -> Mapping[int, Mapping[str, Any]]:
-    held = await holding(
-        db, [learner.attempt_id for learner in learners if learner.attempt_id], _now()
+    now = _now()
+    if len(learners) <= SHARED_READ_MAX:
+        # A page: read its certificates once, for the menus here and for the page's
+        # ``certificates`` field later in the request.
+        found = await read_and_share(db, [learner.enrollment_id for learner in learners])
+        return {
+            learner.enrollment_id: {
+                FACT: any(
+                    certificate.attempt_number == learner.attempt_number
+                    and certificate.valid_at(now)
+                    for certificate in held
+                )
+            }
+            for learner, held in zip(learners, found, strict=True)
+        }
+    held_by = await holding(
+        db, [learner.attempt_id for learner in learners if learner.attempt_id], now
     )
-    return {learner.enrollment_id: {FACT: learner.attempt_id in held} for learner in learners}
+    return {learner.enrollment_id: {FACT: learner.attempt_id in held_by} for learner in learners}
 
 
 def _completed(learner: MenuLearner) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import strawberry
 from sqlalchemy import delete, insert, select
@@ -76,9 +77,10 @@ class Certificate:
 
     @strawberry.field(description="Neither revoked nor expired.")
     def valid(self) -> bool:
-        if self.revoked_at is not None:
-            return False
-        return self.expires_at is None or self.expires_at > dt.datetime.now(dt.UTC)
+        return self.valid_at(dt.datetime.now(dt.UTC))
+
+    def valid_at(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @strawberry.field(
         description=(
@@ -135,9 +137,31 @@ def _by_enrollment(context: Any) -> DataLoader[int, list[Certificate]]:
     return context.loaders.get("certificates.by_enrollment", load)
 
 
+_READ: WeakKeyDictionary[Any, dict[int, list[Certificate]]] = WeakKeyDictionary()
+"""Certificates a request has read already, by the request's connection: a page's menus
+read its learners' certificates (``lms_learner_facts``), and the page's ``certificates``
+field takes them from here instead of reading them again. Only the batched field (queries
+only: nothing in the request writes) looks here."""
+
+
+async def read_and_share(db: Any, enrollment_ids: list[int]) -> list[list[Certificate]]:
+    """``_load``, remembered for the rest of the request on ``db``."""
+    found = await _load(db, enrollment_ids)
+    try:
+        shared = _READ.setdefault(db, {})
+    except TypeError:  # a connection that cannot be weakly referenced: nothing to share
+        return found
+    shared.update(zip(enrollment_ids, found, strict=True))
+    return found
+
+
 async def _certificates_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
-    """Every learner's certificates on a page at once: one awaitable, one SELECT."""
-    return await _load(context.db, [root.id for root in roots])
+    """Every learner's certificates on a page at once: one awaitable, at most one SELECT."""
+    ids = [root.id for root in roots]
+    shared = _READ.get(context.db)
+    if shared is not None and all(enrollment_id in shared for enrollment_id in ids):
+        return [shared[enrollment_id] for enrollment_id in ids]
+    return await _load(context.db, ids)
 
 
 @strawberry.type
