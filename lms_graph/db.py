@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Result, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
@@ -52,8 +53,8 @@ class Database:
     """The engines of one database URL, with read and write entry points.
 
     On PostgreSQL, reads have a pool of their own whose connections are in
-    autocommit for good: checking one out costs a single ping, not the
-    BEGIN/ping/ROLLBACK a connection that changes its isolation level needs.
+    autocommit for good and are not pinged on checkout: a read costs no round trip
+    besides its statements (no BEGIN/ROLLBACK, no ping).
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -66,10 +67,15 @@ class Database:
             _install_sqlite_pragmas(self.engine)
             self.read_engine = self.engine
         else:
-            options["pool_pre_ping"] = True  # a connection a restart broke is replaced
             self.engine = create_async_engine(
-                self.url, pool_size=WRITE_POOL[0], max_overflow=WRITE_POOL[1], **options
+                self.url,
+                pool_size=WRITE_POOL[0],
+                max_overflow=WRITE_POOL[1],
+                pool_pre_ping=True,  # a connection a restart broke is replaced
+                **options,
             )
+            # Reads are not pinged: a request whose first statement meets a connection
+            # the server closed opens another and runs it again (``RequestConnection``).
             self.read_engine = create_async_engine(
                 self.url,
                 pool_size=READ_POOL[0],
@@ -101,8 +107,17 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
-        """An autocommit connection for reads outside a request."""
+        """An autocommit connection for reads outside a request, checked to be alive
+        (read connections are not pinged when the pool hands them out)."""
         conn = await self.read_connection()
+        if not self.is_sqlite:
+            try:
+                await conn.exec_driver_sql("SELECT 1")
+            except DBAPIError as error:
+                await conn.close()
+                if not error.connection_invalidated:
+                    raise
+                conn = await self.read_connection()
         try:
             yield conn
         finally:
@@ -133,8 +148,19 @@ class RequestConnection:
 
     async def _execute(self, statement: Executable, params: Any) -> Result[Any]:
         async with self._lock:
-            if self._conn is None:
-                self._conn = await self._database.read_connection()
+            if self._conn is not None:
+                return await self._conn.execute(statement, params)
+            self._conn = await self._database.read_connection()
+            try:
+                return await self._conn.execute(statement, params)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+            # The pooled connection was closed by the server (a restart, an idle
+            # timeout): SQLAlchemy has discarded it and every older one; a read can
+            # simply run again on a new connection.
+            await self._conn.close()
+            self._conn = await self._database.read_connection()
             return await self._conn.execute(statement, params)
 
     async def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from lms_graph.auth import issue_token
@@ -110,6 +112,19 @@ async def test_expired_token_is_unauthenticated(gql: GraphQLClient, world: World
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     data = await gql.data("{ users { totalCount } }", token=admin.token)
     assert data["users"]["totalCount"] == 1
+
+
+async def test_a_token_used_before_it_expired_is_refused_after(
+    gql: GraphQLClient, world: World, lms: LMS
+) -> None:
+    """Tokens verified once are remembered; their expiry is still checked every time."""
+    admin = await world.admin()
+    token = issue_token(lms.settings, admin.user.id, ttl_seconds=2)
+    assert (await gql.data("{ viewer { id } }", token=token))["viewer"]["id"]
+    await asyncio.sleep(2.1)
+    error = await gql.error("{ viewer { id } }", token=token)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired" in error["message"]
 
 
 async def test_malformed_token_is_unauthenticated(gql: GraphQLClient, world: World) -> None:

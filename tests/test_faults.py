@@ -161,6 +161,41 @@ async def test_connection_dropped_mid_mass_action_writes_nothing(lms: LMS, world
     assert again["runAction"]["succeeded"] == len(ids)
 
 
+VIEWER = "{ viewer { id name } }"
+
+
+async def test_reads_go_on_after_the_server_closed_every_connection(lms: LMS, world: World) -> None:
+    """Read connections are not pinged when the pool hands them out: a request whose
+    first statement meets a closed connection runs it again on a new one."""
+    _postgres(lms)
+    admin = await world.admin()
+    async with through_proxy(lms) as (proxy, gql):
+        before = await gql.data(VIEWER, token=admin.token)
+        for _ in range(2):  # the closed pooled connection, then a closed pool of them
+            proxy.cut()
+            assert await gql.data(VIEWER, token=admin.token) == before
+        proxy.cut()  # writes: their pool pings a connection before handing it out
+        create = 'mutation { createUser(input: {name: "N", email: "n@example.com"}) { name } }'
+        assert (await gql.data(create, token=admin.token))["createUser"]["name"] == "N"
+
+
+async def test_readers_outside_requests_go_on_after_the_server_closed_them(lms: LMS) -> None:
+    _postgres(lms)
+    url = lms.db.url
+    proxy = CuttingProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    service = LMS(make_settings(url.set(port=proxy.port).render_as_string(hide_password=False)))
+    try:
+        async with service.db.reader() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+        proxy.cut()
+        async with service.db.reader() as conn:
+            assert (await conn.execute(text("SELECT 2"))).scalar() == 2
+    finally:
+        await service.close()
+        await proxy.stop()
+
+
 async def test_connection_dropped_mid_import_writes_nothing(lms: LMS, world: World) -> None:
     _postgres(lms)
     admin = await world.admin()
