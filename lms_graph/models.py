@@ -67,6 +67,13 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         assert isinstance(value, dt.datetime)
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg reads ``timestamptz`` as aware datetimes already: nothing to do per
+        # value (a page of learners holds hundreds).
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

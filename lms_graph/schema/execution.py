@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum
+from types import CoroutineType, GeneratorType
 from typing import Any, Final, Literal, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -151,6 +152,8 @@ class _Pending(NamedTuple):
     parent: Any
     path: Path | None
     results: dict[str, Any]
+    completer: _ObjectPlan | None = None
+    """Compiled code completing the value, when its selection compiles."""
 
 
 class _Rerun(Exception):
@@ -204,6 +207,14 @@ def _info_free(is_type_of: Any) -> bool:
         and getattr(function, "__name__", "") == "is_type_of"
     )
 
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+_NEVER_AWAITABLE: set[type] = set()
+"""Types whose values cannot be awaited (``await`` looks at the type, not the instance),
+met as object values: records and plugins' objects, checked once per type."""
 
 _SharedPlans = dict[tuple[Any, ...], tuple[GroupedFieldSet, _ObjectPlan]]
 _SHARED_PLANS: WeakKeyDictionary[GraphQLSchema, _SharedPlans] = WeakKeyDictionary()
@@ -303,14 +314,25 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if kind is _Kind.BATCH:
             if not self._batching:
                 return None
-            return Spec(entry.name, BATCH), (entry, parent_type)
+            return Spec(entry.name, BATCH), (
+                entry,
+                parent_type,
+                self._batch_completer(parent_type, entry),
+            )
         read: str | Callable[[Any], Any] = entry.attribute or entry.getter
         if kind is _Kind.LEAF:
             return Spec(entry.name, LEAF, read, entry.leaf, entry.exact, entry.nullable), None
         if kind is not _Kind.COMPOSITE:
             return None
+        return self._composite_spec(parent_type, entry, read)
+
+    def _composite_spec(
+        self, parent_type: GraphQLObjectType, entry: _Entry, read: str | Callable[[Any], Any]
+    ) -> tuple[Spec, Any] | None:
+        """An object or list-of-objects field whose selection compiles, or None."""
         assert entry.field_def is not None
         field_type = entry.field_def.type
+        nullable = not isinstance(field_type, GraphQLNonNull)
         inner: Any = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
         is_list = isinstance(inner, GraphQLList)
         item_nullable = True
@@ -329,7 +351,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             entry.name,
             LIST if is_list else OBJECT,
             read,
-            nullable=entry.nullable,
+            nullable=nullable,
             item_nullable=item_nullable,
             check=inner.is_type_of,
             typename=parent_type.name,
@@ -337,6 +359,15 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             memo=is_list and sub.selection.leaves_only,
         )
         return spec, sub.args
+
+    def _batch_completer(self, parent_type: GraphQLObjectType, entry: _Entry) -> _ObjectPlan | None:
+        """Compiled code completing a batched field's value (objects or lists of them),
+        as a one-field selection of the parent reading the value itself."""
+        found = self._composite_spec(parent_type, entry, _itself)
+        if found is None:
+            return None
+        selection = Selection(parent_type.name, (found[0],))
+        return _ObjectPlan([], compile_selection(selection, RESOLVE), (found[1],), selection)
 
     # --- what compiled code calls ---------------------------------------------------------
 
@@ -353,15 +384,26 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def defer(
         self,
-        arg: tuple[_Entry, GraphQLObjectType],
+        arg: tuple[_Entry, GraphQLObjectType, _ObjectPlan | None],
         source: Any,
         path: Path | None,
         results: dict[str, Any],
     ) -> None:
-        self._pending.append(_Pending(arg[0], arg[1], source, path, results))
+        self._pending.append(_Pending(arg[0], arg[1], source, path, results, arg[2]))
 
     def awaitable(self, value: Any) -> bool:
-        return self.is_awaitable(value)
+        cls = type(value)
+        if cls in _NEVER_AWAITABLE:
+            return False
+        found = self.is_awaitable(value)
+        if (
+            not found
+            and not issubclass(cls, CoroutineType | GeneratorType)
+            and not hasattr(cls, "__await__")
+            and len(_NEVER_AWAITABLE) < 1024
+        ):
+            _NEVER_AWAITABLE.add(cls)
+        return found
 
     def memo_get(self, function: Compiled, items: Any) -> list[Any] | None:
         """Completed tuples of frozen items, by (selection, tuple) identity: menus share
@@ -513,6 +555,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if len(values) != len(items):
                 raise _Rerun
             for item, value in zip(items, values, strict=True):
+                if item.completer is not None:
+                    completed = self._run_compiled(item.completer, value, item.path)
+                    if completed is not Slow:
+                        item.results[item.entry.name] = completed[item.entry.name]
+                        continue
                 path = Path(item.path, item.entry.name, item.parent_type.name)
                 completed = self._complete_value(item.entry, item.parent_type, path, value, None)
                 if self.is_awaitable(completed):
