@@ -26,9 +26,6 @@ from lms_graph.values import AssignmentType, ChapterKind, LearnerState
 
 T = TypeVar("T")
 
-_FAR_FUTURE = dt.date(9999, 12, 31)
-_FAR_PAST = dt.date(1, 1, 1)
-
 
 def _like(text: str) -> str:
     escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -182,10 +179,7 @@ def _learner_keys(spec: LearnerQuery) -> list[SortKey]:
         first = SortKey(func.lower(m.User.name, type_=String()), desc)
     elif spec.order == "DUE_DATE":
         # Learners without a due date come last in either direction.
-        first = SortKey(
-            func.coalesce(m.Enrollment.due_date, literal(_FAR_PAST if desc else _FAR_FUTURE)),
-            desc,
-        )
+        first = SortKey(m.due_date_order(desc), desc)
     elif spec.order == "PROGRESS":
         first = SortKey(m.Attempt.progress, desc)
     elif spec.order == "ASSIGNED_AT":
