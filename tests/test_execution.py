@@ -45,7 +45,12 @@ def _probe_for(root: EnrollmentRecord) -> Probe | None:
     return None
 
 
+TENFOLD_PARENTS: list[int] = []
+"""The enrollments ``_tenfold`` was asked for, call after call."""
+
+
 async def _tenfold(_context: Any, roots: list[EnrollmentRecord]) -> Sequence[int]:
+    TENFOLD_PARENTS.extend(root.id for root in roots)
     return [root.id * 10 for root in roots]
 
 
@@ -171,6 +176,16 @@ query Batches($course: ID!) {
 }
 """
 
+BATCH_AND_PROBE = """
+query BatchAndProbe($course: ID!) {
+  course(id: $course) {
+    learners(first: 20, orderBy: {field: ASSIGNED_AT, direction: DESC}) {
+      edges { node { id tenfold probe { label big } } }
+    }
+  }
+}
+"""
+
 BATCH_NULLS = """
 query BatchNulls($course: ID!) {
   course(id: $course) {
@@ -266,6 +281,28 @@ async def _world(world: World, gql_lms: LMS) -> dict[str, Any]:
     }
 
 
+async def test_a_batch_gets_each_parent_once_when_its_object_takes_the_general_path(
+    lms: LMS, world: World, probe_client: tuple[AsyncClient, Any]
+) -> None:
+    """Compiled code defers ``tenfold`` before it meets a ``probe`` it cannot take (a
+    null label, a null item, an Int too big: most learners): what it deferred is taken
+    back, and the general path defers it again, so the batch is asked once per learner."""
+    setup = await _world(world, lms)
+    http, _schema = probe_client
+    TENFOLD_PARENTS.clear()
+    response = await http.post(
+        "/graphql",
+        json={"query": BATCH_AND_PROBE, "variables": {"course": setup["course"]}},
+        headers={"Authorization": f"Bearer {setup['admin'].token}"},
+    )
+    assert response.status_code == 200
+    edges = response.json()["data"]["course"]["learners"]["edges"]
+    assert len(edges) == len(setup["enrollments"]) == 9
+    assert response.json()["errors"], "the probes' bad values are errors"
+    assert sorted(TENFOLD_PARENTS) == sorted(edge["node"]["tenfold"] // 10 for edge in edges)
+    assert len(TENFOLD_PARENTS) == len(set(TENFOLD_PARENTS))
+
+
 async def test_the_schema_executes_with_the_fast_executor(
     probe_client: tuple[AsyncClient, Any],
 ) -> None:
@@ -281,6 +318,7 @@ async def test_the_schema_executes_with_the_fast_executor(
         ("batches", BATCHES),
         ("batch nulls", BATCH_NULLS),
         ("batch only", BATCH_ONLY),
+        ("batch and probe", BATCH_AND_PROBE),
     ],
 )
 async def test_course_documents_answer_the_same(

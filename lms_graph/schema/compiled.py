@@ -86,7 +86,7 @@ class Selection:
 Compiled = Callable[[Any, Path | None, Any, tuple[Any, ...]], dict[str, Any]]
 """``fn(source, path, executor, args) -> result``; raises ``Slow``."""
 
-_CACHE: dict[Selection, Compiled] = {}
+_CACHE: dict[tuple[Selection, object], Compiled] = {}
 _CACHE_SIZE = 1024
 
 _ENUM_OUTPUTS: dict[tuple[GraphQLLeafType, type, Enum], Any] = {}
@@ -118,11 +118,12 @@ def leaf_output(leaf: GraphQLLeafType, value: Any) -> Any:
 def compile_selection(selection: Selection, resolve: object) -> Compiled:
     """The function of a selection, compiled once per process (dashboards send the
     same few documents again and again)."""
-    found = _CACHE.get(selection)
+    key = (selection, resolve)
+    found = _CACHE.get(key)
     if found is None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
-        found = _CACHE[selection] = _Generator(selection, resolve).function()
+        found = _CACHE[key] = _Generator(selection, resolve).function()
     return found
 
 
