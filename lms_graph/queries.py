@@ -85,6 +85,9 @@ class IdsParam(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    # A comparison already: SQLite must not get ``... = 1`` appended (it would not use
+    # the column's index then).
+    _is_implicitly_boolean = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("param", InternalTraversal.dp_clauseelement),

@@ -45,6 +45,7 @@ from lms_graph import (
     SQLExecutor,
     Tx,
     hookimpl,
+    ids_param,
     refresh_learners,
 )
 from plugins.ilt import actions, demo
@@ -72,16 +73,19 @@ def lms_migrations() -> MigrationSource:
 # --- state and menu ----------------------------------------------------------------------
 
 
+# Built once (SQLAlchemy then reuses their compiled form), the attempt IDs bound as one
+# parameter, ``attempt_ids``, however many there are.
+_SEATED = select(seats.c.attempt_id, seats.c.session_id).where(
+    ids_param(seats.c.attempt_id, "attempt_ids"),
+    seats.c.status == SeatStatus.ENROLLED.value,
+)
+
+
 async def _seated(db: SQLExecutor, attempt_ids: Sequence[int]) -> dict[int, int]:
     """``{attempt_id: session_id}`` of the attempts holding a seat: one statement."""
     if not attempt_ids:
         return {}
-    rows = await db.execute(
-        select(seats.c.attempt_id, seats.c.session_id).where(
-            seats.c.attempt_id.in_(list(attempt_ids)),
-            seats.c.status == SeatStatus.ENROLLED.value,
-        )
-    )
+    rows = await db.execute(_SEATED, {"attempt_ids": list(attempt_ids)})
     return dict(rows.all())
 
 
@@ -151,6 +155,28 @@ def lms_mass_actions(course: CourseRecord) -> Sequence[str] | None:
 # --- lifecycle ---------------------------------------------------------------------------
 
 
+_ATTEND = (
+    update(seats)
+    .where(
+        ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status == SeatStatus.ENROLLED.value
+    )
+    .values(status=SeatStatus.ATTENDED.value)
+)
+_LEAVE_WAITLIST = delete(seats).where(
+    ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status == SeatStatus.WAITLISTED.value
+)
+_ATTENDANCE_INCOMPLETE = (
+    update(seats)
+    .where(
+        ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status == SeatStatus.ATTENDED.value
+    )
+    .values(status=SeatStatus.INCOMPLETE.value)
+)
+_DROP_ACTIVE = delete(seats).where(
+    ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status.in_(ACTIVE)
+)
+
+
 def _attempts(learners: Sequence[LearnerRef]) -> list[int]:
     return [
         learner.attempt_id
@@ -165,16 +191,8 @@ async def lms_on_completed(db: Any, learners: Sequence[LearnerRef]) -> None:
     attempt_ids = _attempts(learners)
     if not attempt_ids:
         return
-    await db.execute(
-        update(seats)
-        .where(seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.ENROLLED.value)
-        .values(status=SeatStatus.ATTENDED.value)
-    )
-    await db.execute(
-        delete(seats).where(
-            seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.WAITLISTED.value
-        )
-    )
+    await db.execute(_ATTEND, {"attempt_ids": attempt_ids})
+    await db.execute(_LEAVE_WAITLIST, {"attempt_ids": attempt_ids})
 
 
 @hookimpl
@@ -184,11 +202,7 @@ async def lms_on_incomplete(lms: LMS, db: Any, learners: Sequence[LearnerRef]) -
     attempt_ids = _attempts(learners)
     if not attempt_ids:
         return
-    await db.execute(
-        update(seats)
-        .where(seats.c.attempt_id.in_(attempt_ids), seats.c.status == SeatStatus.ATTENDED.value)
-        .values(status=SeatStatus.INCOMPLETE.value)
-    )
+    await db.execute(_ATTENDANCE_INCOMPLETE, {"attempt_ids": attempt_ids})
     await refresh_learners(
         lms, db, [learner.enrollment_id for learner in learners if learner.course_type == KEY]
     )
@@ -200,9 +214,7 @@ async def lms_on_unassigned(db: Any, learners: Sequence[LearnerRef]) -> None:
     freed them and moved the waitlist up when an action run unassigned)."""
     attempt_ids = _attempts(learners)
     if attempt_ids:
-        await db.execute(
-            delete(seats).where(seats.c.attempt_id.in_(attempt_ids), seats.c.status.in_(ACTIVE))
-        )
+        await db.execute(_DROP_ACTIVE, {"attempt_ids": attempt_ids})
 
 
 # lms_on_removed: nothing to do; seats reference the enrollment with ON DELETE CASCADE,

@@ -20,6 +20,7 @@ from lms_graph import (
     Note,
     Outcome,
     decode_id,
+    ids_param,
     notify,
     record_history,
 )
@@ -285,8 +286,9 @@ async def _incomplete_in_session(
     if found:
         await ctx.db.execute(
             update(seats)
-            .where(seats.c.id.in_(list(found.values())))
-            .values(status=SeatStatus.INCOMPLETE.value, updated_at=ctx.now)
+            .where(ids_param(seats.c.id, "seat_ids"))
+            .values(status=SeatStatus.INCOMPLETE.value, updated_at=ctx.now),
+            {"seat_ids": list(found.values())},
         )
     return {
         learner.enrollment_id: Outcome.skipped(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from lms_graph import CourseRecord, Tx
+from lms_graph import CourseRecord, Tx, ids_param
 from plugins.ilt.seats import lock_for_placing, place
 from plugins.ilt.sessions import KEY, SessionSpec, create_session
 from plugins.ilt.tables import attempts, enrollments
@@ -23,6 +23,17 @@ class _Learner:
     course_id: int
 
 
+_LEARNERS = (
+    select(enrollments.c.id, attempts.c.id, enrollments.c.user_id)
+    .join(
+        attempts,
+        (attempts.c.enrollment_id == enrollments.c.id)
+        & (attempts.c.number == enrollments.c.attempt_number),
+    )
+    .where(ids_param(enrollments.c.id, "enrollment_ids"))
+)
+
+
 def _at(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
 
@@ -34,15 +45,7 @@ async def seed(
     "Thursday afternoon" (online, 10 seats); the rest have no seat yet."""
     if course.course_type != KEY or len(enrollment_ids) < 7:
         return
-    rows = await tx.db.execute(
-        select(enrollments.c.id, attempts.c.id, enrollments.c.user_id)
-        .join(
-            attempts,
-            (attempts.c.enrollment_id == enrollments.c.id)
-            & (attempts.c.number == enrollments.c.attempt_number),
-        )
-        .where(enrollments.c.id.in_(enrollment_ids))
-    )
+    rows = await tx.db.execute(_LEARNERS, {"enrollment_ids": list(enrollment_ids)})
     found = {
         eid: _Learner(eid, attempt_id, user_id, course.id) for eid, attempt_id, user_id in rows
     }

@@ -26,6 +26,7 @@ from lms_graph import (
     GraphQLExtension,
     Node,
     decode_id,
+    ids_param,
     write,
 )
 from plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
@@ -99,15 +100,59 @@ def _sessions_by_id(info: strawberry.Info) -> DataLoader[int, SessionRecord | No
     return _loader(info, "sessions", _sessions_by_id_batch(info.context))
 
 
+# The loaders' statements, built once (SQLAlchemy then reuses their compiled form): the
+# page's keys are bound as one parameter, however many there are.
+_SESSIONS_BY_ID = select(*COLUMNS).where(ids_param(sessions.c.id, "ids"))
+_SESSIONS_BY_COURSE = (
+    select(*COLUMNS)
+    .where(ids_param(sessions.c.course_id, "course_ids"))
+    .order_by(sessions.c.starts_at, sessions.c.id)
+)
+_COUNTS = (
+    select(
+        seats.c.session_id,
+        func.count().filter(seats.c.status.in_(TAKING)),
+        func.count().filter(seats.c.status == SeatStatus.WAITLISTED.value),
+    )
+    .where(ids_param(seats.c.session_id, "session_ids"))
+    .group_by(seats.c.session_id)
+)
+_EARLIER = seats.alias("earlier")
+_POSITION = (
+    select(func.count())
+    .where(
+        _EARLIER.c.session_id == seats.c.session_id,
+        _EARLIER.c.status == SeatStatus.WAITLISTED.value,
+        (_EARLIER.c.created_at < seats.c.created_at)
+        | and_(_EARLIER.c.created_at == seats.c.created_at, _EARLIER.c.id <= seats.c.id),
+    )
+    .scalar_subquery()
+)
+_HELD_BY_ATTEMPT = (
+    select(seats.c.attempt_id, seats.c.status, _POSITION.label("position"), *COLUMNS)
+    .join(sessions, sessions.c.id == seats.c.session_id)
+    .where(ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status.in_(ACTIVE))
+)
+_SEATS_BY_ENROLLMENT = (
+    select(
+        seats.c.enrollment_id,
+        seats.c.status,
+        seats.c.updated_at,
+        attempts.c.number,
+        *COLUMNS,
+    )
+    .join(sessions, sessions.c.id == seats.c.session_id)
+    .join(attempts, attempts.c.id == seats.c.attempt_id)
+    .where(ids_param(seats.c.enrollment_id, "enrollment_ids"))
+    .order_by(seats.c.created_at, seats.c.id)
+)
+
+
 def _sessions_by_course(info: strawberry.Info) -> DataLoader[int, list[SessionRecord]]:
     db = info.context.db
 
     async def load(course_ids: list[int]) -> list[list[SessionRecord]]:
-        rows = await db.execute(
-            select(*COLUMNS)
-            .where(sessions.c.course_id.in_(course_ids))
-            .order_by(sessions.c.starts_at, sessions.c.id)
-        )
+        rows = await db.execute(_SESSIONS_BY_COURSE, {"course_ids": list(course_ids)})
         found: dict[int, list[SessionRecord]] = defaultdict(list)
         for row in rows:
             found[row.course_id].append(_record(row))
@@ -120,15 +165,7 @@ def _counts(info: strawberry.Info) -> DataLoader[int, _Counts]:
     db = info.context.db
 
     async def load(session_ids: list[int]) -> list[_Counts]:
-        rows = await db.execute(
-            select(
-                seats.c.session_id,
-                func.count().filter(seats.c.status.in_(TAKING)),
-                func.count().filter(seats.c.status == SeatStatus.WAITLISTED.value),
-            )
-            .where(seats.c.session_id.in_(session_ids))
-            .group_by(seats.c.session_id)
-        )
+        rows = await db.execute(_COUNTS, {"session_ids": list(session_ids)})
         found = {pk: _Counts(taken, waiting) for pk, taken, waiting in rows}
         return [found.get(pk, _Counts()) for pk in session_ids]
 
@@ -139,22 +176,7 @@ def _held_by_attempt(info: strawberry.Info) -> DataLoader[int, HeldRecord | None
     db = info.context.db
 
     async def load(attempt_ids: list[int]) -> list[HeldRecord | None]:
-        earlier = seats.alias("earlier")
-        position = (
-            select(func.count())
-            .where(
-                earlier.c.session_id == seats.c.session_id,
-                earlier.c.status == SeatStatus.WAITLISTED.value,
-                (earlier.c.created_at < seats.c.created_at)
-                | and_(earlier.c.created_at == seats.c.created_at, earlier.c.id <= seats.c.id),
-            )
-            .scalar_subquery()
-        )
-        rows = await db.execute(
-            select(seats.c.attempt_id, seats.c.status, position.label("position"), *COLUMNS)
-            .join(sessions, sessions.c.id == seats.c.session_id)
-            .where(seats.c.attempt_id.in_(attempt_ids), seats.c.status.in_(ACTIVE))
-        )
+        rows = await db.execute(_HELD_BY_ATTEMPT, {"attempt_ids": list(attempt_ids)})
         found = {row.attempt_id: HeldRecord(row.status, _record(row), row.position) for row in rows}
         return [found.get(pk) for pk in attempt_ids]
 
@@ -165,19 +187,7 @@ def _seats_by_enrollment(info: strawberry.Info) -> DataLoader[int, list[SeatReco
     db = info.context.db
 
     async def load(enrollment_ids: list[int]) -> list[list[SeatRecord]]:
-        rows = await db.execute(
-            select(
-                seats.c.enrollment_id,
-                seats.c.status,
-                seats.c.updated_at,
-                attempts.c.number,
-                *COLUMNS,
-            )
-            .join(sessions, sessions.c.id == seats.c.session_id)
-            .join(attempts, attempts.c.id == seats.c.attempt_id)
-            .where(seats.c.enrollment_id.in_(enrollment_ids))
-            .order_by(seats.c.created_at, seats.c.id)
-        )
+        rows = await db.execute(_SEATS_BY_ENROLLMENT, {"enrollment_ids": list(enrollment_ids)})
         found: dict[int, list[SeatRecord]] = defaultdict(list)
         for row in rows:
             found[row.enrollment_id].append(
@@ -375,7 +385,7 @@ async def session_node(context: Any, pk: int) -> SessionRecord | None:
 
 def _sessions_by_id_batch(context: Any) -> Load:
     async def load(ids: list[int]) -> list[SessionRecord | None]:
-        rows = await context.db.execute(select(*COLUMNS).where(sessions.c.id.in_(ids)))
+        rows = await context.db.execute(_SESSIONS_BY_ID, {"ids": list(ids)})
         found = {row.id: _record(row) for row in rows}
         return [found.get(pk) for pk in ids]
 

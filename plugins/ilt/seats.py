@@ -17,9 +17,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, not_, select, update
 
-from lms_graph import HistoryLine, Note, Tx, notify, record_history, refresh_learners
+from lms_graph import HistoryLine, Note, Tx, ids_param, notify, record_history, refresh_learners
 from plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, seats, sessions
 
 
@@ -95,17 +95,49 @@ class Placed:
     left: Session | None = None
 
 
+# Statements built once (SQLAlchemy then reuses their compiled form), their IDs bound as
+# one parameter however many there are; those with other varying values are built where
+# they run, with ``ids_param`` too.
+_LOCK_SESSIONS = (
+    select(*SESSION_COLUMNS)
+    .where(ids_param(sessions.c.id, "session_ids"))
+    .order_by(sessions.c.id)
+    .with_for_update()
+)
+_TAKEN = (
+    select(seats.c.session_id, func.count())
+    .where(ids_param(seats.c.session_id, "session_ids"), seats.c.status.in_(TAKING))
+    .group_by(seats.c.session_id)
+)
+_ACTIVE_SEATS = (
+    select(
+        seats.c.id.label("seat_id"),
+        seats.c.attempt_id,
+        seats.c.enrollment_id,
+        seats.c.user_id,
+        seats.c.status,
+        *SESSION_COLUMNS,
+    )
+    .join(sessions, sessions.c.id == seats.c.session_id)
+    .where(ids_param(seats.c.attempt_id, "attempt_ids"), seats.c.status.in_(ACTIVE))
+)
+_DELETE_SEATS = delete(seats).where(ids_param(seats.c.id, "seat_ids"))
+_WAITING = (
+    select(seats.c.id, seats.c.session_id, seats.c.enrollment_id, seats.c.user_id)
+    .where(
+        ids_param(seats.c.session_id, "session_ids"),
+        seats.c.status == SeatStatus.WAITLISTED.value,
+    )
+    .order_by(seats.c.created_at, seats.c.id)
+)
+
+
 async def lock_sessions(tx: Tx, session_ids: Iterable[int]) -> dict[int, Session]:
     """The sessions, locked against concurrent seat changes until the transaction ends."""
     ids = sorted(set(session_ids))
     if not ids:
         return {}
-    rows = await tx.db.execute(
-        select(*SESSION_COLUMNS)
-        .where(sessions.c.id.in_(ids))
-        .order_by(sessions.c.id)
-        .with_for_update()
-    )
+    rows = await tx.db.execute(_LOCK_SESSIONS, {"session_ids": ids})
     return {row.id: _session(row) for row in rows}
 
 
@@ -122,11 +154,7 @@ async def taken_seats(db: Any, session_ids: Collection[int]) -> dict[int, int]:
     """Seats occupied per session (enrolled, attended, incomplete; not no-shows)."""
     if not session_ids:
         return {}
-    rows = await db.execute(
-        select(seats.c.session_id, func.count())
-        .where(seats.c.session_id.in_(list(session_ids)), seats.c.status.in_(TAKING))
-        .group_by(seats.c.session_id)
-    )
+    rows = await db.execute(_TAKEN, {"session_ids": list(session_ids)})
     return dict(rows.all())
 
 
@@ -146,18 +174,7 @@ async def active_seats(tx: Tx, attempt_ids: Collection[int]) -> dict[int, Active
     """The seat or waitlist place each attempt holds now, by attempt ID."""
     if not attempt_ids:
         return {}
-    rows = await tx.db.execute(
-        select(
-            seats.c.id.label("seat_id"),
-            seats.c.attempt_id,
-            seats.c.enrollment_id,
-            seats.c.user_id,
-            seats.c.status,
-            *SESSION_COLUMNS,
-        )
-        .join(sessions, sessions.c.id == seats.c.session_id)
-        .where(seats.c.attempt_id.in_(list(attempt_ids)), seats.c.status.in_(ACTIVE))
-    )
+    rows = await tx.db.execute(_ACTIVE_SEATS, {"attempt_ids": list(attempt_ids)})
     return {
         row.attempt_id: Active(
             row.seat_id, row.attempt_id, row.enrollment_id, row.user_id, row.status, _session(row)
@@ -177,14 +194,15 @@ async def _clashing_users(
         select(seats.c.user_id)
         .join(sessions, sessions.c.id == seats.c.session_id)
         .where(
-            seats.c.user_id.in_(list(user_ids)),
+            ids_param(seats.c.user_id, "user_ids"),
             seats.c.status == SeatStatus.ENROLLED.value,
-            seats.c.attempt_id.not_in(list(leaving)),
+            not_(ids_param(seats.c.attempt_id, "leaving")),
             sessions.c.id != session.id,
             sessions.c.starts_at < session.ends_at,
             sessions.c.ends_at > session.starts_at,
         )
-        .distinct()
+        .distinct(),
+        {"user_ids": list(user_ids), "leaving": list(leaving)},
     )
     return set(rows.scalars())
 
@@ -243,9 +261,7 @@ async def place(
         return decided
     given_up = [current[learner.attempt_id] for learner in placed if learner.attempt_id in current]
     if given_up:
-        await tx.db.execute(
-            delete(seats).where(seats.c.id.in_([held.seat_id for held in given_up]))
-        )
+        await tx.db.execute(_DELETE_SEATS, {"seat_ids": [held.seat_id for held in given_up]})
     await tx.db.execute(
         insert(seats),
         [
@@ -316,12 +332,13 @@ async def release(
         return held
     seat_ids = [active.seat_id for active in held.values()]
     if mark is None:
-        await tx.db.execute(delete(seats).where(seats.c.id.in_(seat_ids)))
+        await tx.db.execute(_DELETE_SEATS, {"seat_ids": seat_ids})
     else:
         await tx.db.execute(
             update(seats)
-            .where(seats.c.id.in_(seat_ids))
-            .values(status=mark.value, updated_at=tx.now)
+            .where(ids_param(seats.c.id, "seat_ids"))
+            .values(status=mark.value, updated_at=tx.now),
+            {"seat_ids": seat_ids},
         )
     if action is not None:
         await record_history(
@@ -365,14 +382,7 @@ async def promote(tx: Tx, session_ids: Collection[int]) -> list[int]:
         return []
     locked = await lock_sessions(tx, session_ids)
     taken = await taken_seats(tx.db, list(locked))
-    waiting = await tx.db.execute(
-        select(seats.c.id, seats.c.session_id, seats.c.enrollment_id, seats.c.user_id)
-        .where(
-            seats.c.session_id.in_(list(locked)),
-            seats.c.status == SeatStatus.WAITLISTED.value,
-        )
-        .order_by(seats.c.created_at, seats.c.id)
-    )
+    waiting = await tx.db.execute(_WAITING, {"session_ids": list(locked)})
     queues: dict[int, list[Any]] = defaultdict(list)
     for row in waiting:
         queues[row.session_id].append(row)
@@ -385,8 +395,9 @@ async def promote(tx: Tx, session_ids: Collection[int]) -> list[int]:
         return []
     await tx.db.execute(
         update(seats)
-        .where(seats.c.id.in_([row.id for row in chosen]))
-        .values(status=SeatStatus.ENROLLED.value, updated_at=tx.now)
+        .where(ids_param(seats.c.id, "seat_ids"))
+        .values(status=SeatStatus.ENROLLED.value, updated_at=tx.now),
+        {"seat_ids": [row.id for row in chosen]},
     )
     await notify(
         tx,
@@ -424,9 +435,10 @@ async def seat_sessions(tx: Tx, attempt_ids: Collection[int], session_id: int) -
         return {}
     rows = await tx.db.execute(
         select(seats.c.attempt_id, seats.c.id).where(
-            seats.c.attempt_id.in_(list(attempt_ids)),
+            ids_param(seats.c.attempt_id, "attempt_ids"),
             seats.c.session_id == session_id,
             seats.c.status.in_(TAKING),
-        )
+        ),
+        {"attempt_ids": list(attempt_ids)},
     )
     return dict(rows.all())

@@ -1,0 +1,45 @@
+"""``ids_param``: ``column IN :ids`` bound as one parameter, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert, not_, select
+
+from lms_graph import models as m
+from lms_graph.core import LMS
+from lms_graph.queries import ids_param
+
+_BY_IDS = select(m.User.id).where(ids_param(m.User.id, "ids")).order_by(m.User.id)
+_NOT_BY_IDS = select(m.User.id).where(not_(ids_param(m.User.id, "ids"))).order_by(m.User.id)
+
+
+@pytest.mark.parametrize("ids", [[], [3], [1, 4, 7, 999], list(range(1, 11))])
+async def test_ids_param_matches_what_in_matches(lms: LMS, ids: list[int]) -> None:
+    async with lms.db.transaction() as conn:
+        await conn.execute(
+            insert(m.User),
+            [{"id": i, "name": f"U{i}", "email": f"u{i}@x.test"} for i in range(1, 11)],
+        )
+    async with lms.db.reader() as conn:
+        found = (await conn.execute(_BY_IDS, {"ids": ids})).scalars().all()
+        others = (await conn.execute(_NOT_BY_IDS, {"ids": ids})).scalars().all()
+        expected = (
+            (await conn.execute(select(m.User.id).where(m.User.id.in_(ids)).order_by(m.User.id)))
+            .scalars()
+            .all()
+        )
+    assert found == expected
+    assert others == [i for i in range(1, 11) if i not in ids]
+
+
+async def test_ids_param_reads_the_index_on_sqlite(lms: LMS) -> None:
+    """SQLite must not get ``... = 1`` appended: it then scans the whole table."""
+    if not lms.db.is_sqlite:
+        pytest.skip("the plan of SQLite's json_each form; PostgreSQL uses = ANY($1)")
+    query = select(m.Enrollment.id).where(ids_param(m.Enrollment.course_id, "ids"))
+    async with lms.db.reader() as conn:
+        sql = str(query.compile(conn.sync_connection))
+        plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("[1]",))).all()
+    details = " ".join(row[-1] for row in plan)
+    assert "SEARCH enrollments USING" in details, details
+    assert "SCAN enrollments" not in details, details
