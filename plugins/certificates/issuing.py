@@ -41,6 +41,29 @@ def _attempt_ids(learners: Sequence[object]) -> list[int]:
     return sorted({a for a in (getattr(lr, "attempt_id", None) for lr in learners) if a})
 
 
+_TO_ISSUE = (
+    select(
+        attempts.c.id,
+        courses.c.credits,
+        certificate_settings.c.valid_days,
+        exists()
+        .where(certificates.c.attempt_id == attempts.c.id, certificates.c.revoked_at.is_(None))
+        .label("held"),
+    )
+    .select_from(attempts)
+    .join(enrollments, enrollments.c.id == attempts.c.enrollment_id)
+    .join(courses, courses.c.id == enrollments.c.course_id)
+    .outerjoin(certificate_settings, certificate_settings.c.course_id == courses.c.id)
+    .where(ids_param(attempts.c.id, "attempt_ids"))
+)
+"""What issuing needs of each attempt (built once; a mass completion binds its up to
+10,000 attempt IDs as one parameter)."""
+
+_REVOKE = update(certificates).where(
+    ids_param(certificates.c.attempt_id, "attempt_ids"), certificates.c.revoked_at.is_(None)
+)
+
+
 async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.datetime) -> set[int]:
     """A certificate for each learner's ``attempt_id`` that holds no valid one yet.
 
@@ -50,22 +73,7 @@ async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.dateti
     attempt_ids = _attempt_ids(learners)
     if not attempt_ids:
         return set()
-    held = exists().where(
-        certificates.c.attempt_id == attempts.c.id, certificates.c.revoked_at.is_(None)
-    )
-    rows = await db.execute(
-        select(
-            attempts.c.id,
-            courses.c.credits,
-            certificate_settings.c.valid_days,
-            held.label("held"),
-        )
-        .select_from(attempts)
-        .join(enrollments, enrollments.c.id == attempts.c.enrollment_id)
-        .join(courses, courses.c.id == enrollments.c.course_id)
-        .outerjoin(certificate_settings, certificate_settings.c.course_id == courses.c.id)
-        .where(attempts.c.id.in_(attempt_ids))
-    )
+    rows = await db.execute(_TO_ISSUE, {"attempt_ids": attempt_ids})
     found = {row.id: row for row in rows}
     values = []
     issued: set[int] = set()
@@ -109,11 +117,7 @@ async def revoke(db: SQLExecutor, learners: Sequence[object], now: dt.datetime) 
     attempt_ids = _attempt_ids(learners)
     if not attempt_ids:
         return
-    await db.execute(
-        update(certificates)
-        .where(certificates.c.attempt_id.in_(attempt_ids), certificates.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await db.execute(_REVOKE.values(revoked_at=now), {"attempt_ids": attempt_ids})
 
 
 _HOLDING = select(certificates.c.attempt_id).where(
