@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Integer, Select, String, and_, bindparam, select
+from sqlalchemy import Integer, Select, String, and_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -14,6 +14,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from lms_graph import models as m
+from lms_graph.sql import SetTest
 
 USER_COLUMNS = (
     m.User.id,
@@ -80,14 +81,10 @@ class _JsonIds(TypeDecorator[list[int]]):
 _ID_LIST = postgresql.ARRAY(Integer).with_variant(_JsonIds(), "sqlite")
 
 
-class IdsParam(ColumnElement[bool]):
+class IdsParam(SetTest):
     """``column IN :name``, the list of IDs bound at execution as ONE parameter."""
 
     inherit_cache = True
-    type = Boolean()
-    # A comparison already: SQLite must not get ``... = 1`` appended (it would not use
-    # the column's index then).
-    _is_implicitly_boolean = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("param", InternalTraversal.dp_clauseelement),

@@ -18,33 +18,39 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
 
 
-class IdsIn(ColumnElement[bool]):
-    """``column IN ids``."""
+class SetTest(ColumnElement[bool]):
+    """A membership test: a comparison already, so no dialect appends ``= 1`` to it
+    (SQLite would then scan the whole table instead of using the column's index)."""
 
     inherit_cache = False
     type = Boolean()
+    _is_implicitly_boolean = True
+
+
+class IdsIn(SetTest):
+    """``column IN ids``."""
+
+    inherit_cache = False  # its values are bound when compiled, not in a cache key
 
     def __init__(self, column: Any, ids: Sequence[int]) -> None:
         self.column = column
         self.ids = list(ids)
 
 
-class TextsIn(ColumnElement[bool]):
+class TextsIn(SetTest):
     """``column IN texts`` (emails, employee IDs)."""
 
-    inherit_cache = False
-    type = Boolean()
+    inherit_cache = False  # its values are bound when compiled, not in a cache key
 
     def __init__(self, column: Any, texts: Sequence[str]) -> None:
         self.column = column
         self.texts = list(texts)
 
 
-class PairsIn(ColumnElement[bool]):
+class PairsIn(SetTest):
     """``(first, second) IN pairs``: e.g. (id, version) as they were read."""
 
-    inherit_cache = False
-    type = Boolean()
+    inherit_cache = False  # its values are bound when compiled, not in a cache key
 
     def __init__(self, first: Any, second: Any, pairs: Sequence[tuple[int, int]]) -> None:
         self.first = first

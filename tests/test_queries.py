@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import insert, not_, select
 
 from lms_graph import models as m
 from lms_graph.core import LMS
 from lms_graph.queries import ids_param
+from lms_graph.sql import ids_in, pairs_in, texts_in
 
 _BY_IDS = select(m.User.id).where(ids_param(m.User.id, "ids")).order_by(m.User.id)
 _NOT_BY_IDS = select(m.User.id).where(not_(ids_param(m.User.id, "ids"))).order_by(m.User.id)
@@ -32,14 +35,30 @@ async def test_ids_param_matches_what_in_matches(lms: LMS, ids: list[int]) -> No
     assert others == [i for i in range(1, 11) if i not in ids]
 
 
-async def test_ids_param_reads_the_index_on_sqlite(lms: LMS) -> None:
-    """SQLite must not get ``... = 1`` appended: it then scans the whole table."""
+_SET_TESTS: dict[str, Any] = {
+    "ids_param": select(m.Enrollment.id).where(ids_param(m.Enrollment.course_id, "ids")),
+    "ids_in": select(m.Enrollment.id).where(ids_in(m.Enrollment.course_id, [1])),
+    "texts_in": select(m.User.id).where(texts_in(m.User.email, ["a@x.test"])),
+    "pairs_in": select(m.Enrollment.id).where(
+        pairs_in(m.Enrollment.user_id, m.Enrollment.course_id, [(1, 1)])
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_SET_TESTS))
+async def test_set_tests_search_an_index_on_sqlite(lms: LMS, name: str) -> None:
+    """SQLite must not get ``... = 1`` appended to a membership test: it then scans the
+    whole table instead of searching the column's index."""
     if not lms.db.is_sqlite:
         pytest.skip("the plan of SQLite's json_each form; PostgreSQL uses = ANY($1)")
-    query = select(m.Enrollment.id).where(ids_param(m.Enrollment.course_id, "ids"))
     async with lms.db.reader() as conn:
-        sql = str(query.compile(conn.sync_connection))
-        plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ("[1]",))).all()
+        compiled = _SET_TESTS[name].compile(conn.sync_connection)
+        values = tuple(
+            "[1]" if key == "ids" else compiled.params[key] for key in compiled.positiontup or ()
+        )
+        plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)).all()
     details = " ".join(row[-1] for row in plan)
-    assert "SEARCH enrollments USING" in details, details
+    assert "= 1" not in str(compiled)
+    assert "SEARCH" in details, details
     assert "SCAN enrollments" not in details, details
+    assert "SCAN users" not in details, details
