@@ -18,7 +18,7 @@ from lms_graph.core import LMS
 from lms_graph.migrations import upgrade
 from lms_graph.settings import Settings
 
-SEED_VERSION = "dashboard-6"
+SEED_VERSION = "dashboard-7"
 USERS = 60_000
 LEARNERS = 10_000
 BENCH_PLUGINS = ("certificates", "self_paced")
