@@ -380,6 +380,33 @@ async def test_verify_valid_revoked_expired_unknown(
     assert set(unknown.json()) == {"valid", "error"}
 
 
+@pytest.mark.parametrize(
+    ("name", "drawn"),
+    [
+        ("Олена Łukasiewicz-Ørsted", "Олена Łukasiewicz-Ørsted"),
+        ("Γιώργος Παπαδόπουλος", "Γιώργος Παπαδόπουλος"),
+        # DejaVu has no CJK ideographs: each is drawn as "?", the rest as written.
+        ("王芳 (Fang Wang)", "?? (Fang Wang)"),
+    ],
+)
+async def test_the_pdf_draws_names_in_their_own_script(
+    gql: GraphQLClient, world: World, client: AsyncClient, name: str, drawn: str
+) -> None:
+    admin = await world.admin()
+    course = await world.course("Охрана труда")
+    learner, enrollment_id = await assigned(world, course, admin, name)
+    await finish(gql, course, learner, enrollment_id)
+    [certificate] = (await seen(gql, enrollment_id, learner))["certificates"]
+    response = await client.get(certificate["downloadUrl"])
+    assert response.status_code == 200, response.text
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert drawn in text
+    assert "Охрана труда" in text
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Certificate: Охрана труда"
+
+
 async def test_pdf_download_and_who_may_open_it(
     gql: GraphQLClient, world: World, client: AsyncClient
 ) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -121,23 +124,30 @@ async def _pdf(lms: LMS, request: Request) -> Response:
     return Response(content, media_type="application/pdf", headers=headers)
 
 
-def _latin1(text: str) -> str:
-    """What the PDF's core fonts can draw: Latin-1, other letters without their accents."""
+FONTS = Path(__file__).parent / "fonts"
+"""DejaVu Sans (regular and bold, embedded as subsets): Latin, Greek, Cyrillic, Hebrew,
+Arabic, Armenian, Georgian and more, so a learner's name is drawn as it is written."""
+
+
+def _drawable(text: str, cmap: Mapping[int, Any]) -> str:
+    """``text`` with what the font cannot draw replaced: a letter by its unaccented form
+    when the font has that, anything else (e.g. CJK ideographs) by ``?``."""
     out = []
     for char in text:
-        try:
-            char.encode("latin-1")
+        if ord(char) in cmap or char in "\n\r\t":
             out.append(char)
-        except UnicodeEncodeError:
-            plain = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode()
-            out.append(plain or "?")
+            continue
+        plain = "".join(part for part in unicodedata.normalize("NFKD", char) if ord(part) in cmap)
+        out.append(plain or "?")
     return "".join(out)
 
 
 def render(row: Any) -> bytes:
     """A one-page landscape certificate: learner, course, date, credits, verification code."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_title(_latin1(f"Certificate: {row.title}"))
+    pdf.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
+    pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
+    pdf.set_title(f"Certificate: {row.title}")
     pdf.set_author("lms-graph")
     pdf.set_auto_page_break(False)
     pdf.add_page()
@@ -146,16 +156,19 @@ def render(row: Any) -> bytes:
     pdf.rect(10, 10, pdf.w - 20, pdf.h - 20)
 
     def line(text: str, size: int, style: str = "", height: float = 12) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(width, height, _latin1(text), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", style, size)
+        font = pdf.current_font
+        assert isinstance(font, TTFFont)
+        drawable = _drawable(text, font.cmap)
+        pdf.multi_cell(width, height, drawable, align="C", new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_y(35)
-    line("Certificate of Completion", 32, "B", 16)
+    line("Certificate of Completion", 30, "B", 16)
     pdf.ln(8)
     line("This certifies that", 14)
-    line(row.name, 26, "B", 14)
+    line(row.name, 24, "B", 14)
     line("has completed the course", 14)
-    line(row.title, 20, "B", 12)
+    line(row.title, 19, "B", 12)
     pdf.ln(6)
     issued = row.issued_at.astimezone(dt.UTC).date().isoformat()
     line(f"Completed on {issued}", 12, height=8)
