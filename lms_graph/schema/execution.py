@@ -5,9 +5,9 @@ graphql-core resolves every field the same way: a ``ResolveInfo``, the resolver
 ``complete_value``. For a page of 100 learners that is a few thousand calls that
 each do almost nothing, and they were most of a request's time.
 
-``FastExecutionContext`` plans each selection set once per request (graphql-core
-memoises the grouped fields, so every item of a list shares one plan) and, for a
-*fast* field, takes the value directly:
+``FastExecutionContext`` plans each selection set once (per process for the documents
+a dashboard sends again and again, keyed by their parsed field nodes; per request
+otherwise) and, for a *fast* field, takes the value directly:
 
 - a basic strawberry field (no resolver, no permission classes or field
   extensions, the default ``getattr`` resolver): the attribute;
@@ -17,7 +17,9 @@ memoises the grouped fields, so every item of a list shares one plan) and, for a
 
 A leaf value is coerced in place (no ``Path``, no info). An object or list value is
 completed here too, with the info built only when something reads it (an
-``is_type_of`` not marked ``INFO_FREE``, an abstract type, an error message).
+``is_type_of`` not marked ``INFO_FREE``, an abstract type, an error message). A
+selection made only of such fields (and batched ones) runs as Python generated for
+it (``compiled.py``); an object the generated code is unsure of takes the plan.
 
 A field with ``batched(fn)`` metadata is, in a query, resolved for all its parents
 at once: ``await fn(context, parents)`` after the rest of the operation has run, so
