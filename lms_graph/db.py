@@ -159,7 +159,8 @@ class RequestConnection:
             # The pooled connection was closed by the server (a restart, an idle
             # timeout): SQLAlchemy has discarded it and every older one; a read can
             # simply run again on a new connection.
-            await self._conn.close()
+            stale, self._conn = self._conn, None
+            await stale.close()
             self._conn = await self._database.read_connection()
             return await self._conn.execute(statement, params)
 
