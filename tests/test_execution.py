@@ -303,6 +303,36 @@ async def test_a_batch_gets_each_parent_once_when_its_object_takes_the_general_p
     assert len(TENFOLD_PARENTS) == len(set(TENFOLD_PARENTS))
 
 
+NESTED_DIRECTIVES = """
+query Nested($course: ID!, $withEmail: Boolean!, $noCodes: Boolean!) {
+  course(id: $course) {
+    learners(first: 10) {
+      edges { node { id user { name email @include(if: $withEmail) } certificates {
+        code @skip(if: $noCodes) issuedAt } } }
+    }
+  }
+}
+"""
+
+
+async def test_plans_shared_between_requests_follow_nested_directives(
+    lms: LMS, world: World, probe_client: tuple[AsyncClient, Any]
+) -> None:
+    """A selection is compiled once per process: a directive deep inside it, whose
+    variable changes from one request to the next, must still be obeyed."""
+    setup = await _world(world, lms)
+    await _complete(probe_client, setup)
+    for with_email, no_codes in ((True, False), (False, True), (True, True), (False, False)):
+        variables = {"course": setup["course"], "withEmail": with_email, "noCodes": no_codes}
+        slow, fast = await _both(probe_client, NESTED_DIRECTIVES, variables, setup["admin"].token)
+        assert fast == slow
+        nodes = [edge["node"] for edge in fast["data"]["course"]["learners"]["edges"]]
+        assert all(("email" in node["user"]) is with_email for node in nodes)
+        certificates = [c for node in nodes for c in node["certificates"]]
+        assert certificates, "some learners hold a certificate"
+        assert all(("code" in c) is not no_codes for c in certificates)
+
+
 async def test_the_schema_executes_with_the_fast_executor(
     probe_client: tuple[AsyncClient, Any],
 ) -> None:

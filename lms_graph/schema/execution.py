@@ -53,9 +53,13 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
     OperationType,
+    VariableNode,
+    Visitor,
     is_leaf_type,
     is_object_type,
+    visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import CollectedErrors
@@ -227,12 +231,54 @@ nodes its key names by ID) alive."""
 _SHARED_PLANS_SIZE = 1024
 
 
+_DIRECTIVE_VARIABLES: dict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = {}
+"""The variables an operation's directives read, by operation node (kept alive here)."""
+
+
+class _DirectiveVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.names: set[str] = set()
+
+    def enter_directive(self, *_: Any) -> None:
+        self.depth += 1
+
+    def leave_directive(self, *_: Any) -> None:
+        self.depth -= 1
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        if self.depth:
+            self.names.add(node.name.value)
+
+
+def _directive_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The variables read by the directives (``@skip``, ``@include``, ``@defer``...) of an
+    operation and its fragments: with the document, they decide which fields every
+    selection holds, down to the innermost one a compiled plan covers."""
+    found = _DIRECTIVE_VARIABLES.get(id(operation))
+    if found is not None and found[0] is operation:
+        return found[1]
+    visitor = _DirectiveVariables()
+    visit(operation, visitor)
+    for fragment in fragments.values():
+        visit(getattr(fragment, "definition", fragment), visitor)
+    names = tuple(sorted(visitor.names))
+    if len(_DIRECTIVE_VARIABLES) >= _SHARED_PLANS_SIZE:
+        _DIRECTIVE_VARIABLES.clear()
+    _DIRECTIVE_VARIABLES[id(operation)] = (operation, names)
+    return names
+
+
 def _shared_key(
-    parent_type: GraphQLObjectType, fields: GroupedFieldSet, batching: bool
+    parent_type: GraphQLObjectType, fields: GroupedFieldSet, variant: tuple[Any, ...]
 ) -> tuple[Any, ...] | None:
     """What a plan depends on, or None when it must not be shared (deferred fragments,
-    fragment variables: the plan then holds this request's values)."""
-    key: list[Any] = [parent_type.name, batching]
+    fragment variables: the plan then holds this request's values). ``variant`` holds
+    the rest: batching or not, and the values of the directives' variables."""
+    key: list[Any] = [parent_type.name, variant]
     for name, details in fields.items():
         key.append(name)
         for detail in details:
@@ -266,7 +312,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if cached is not None and cached[0] is fields:
             return cached[1]
         shared = _SHARED_PLANS.setdefault(self.schema, {})
-        key = _shared_key(parent_type, fields, self._batching)
+        variant = self._plan_variant()
+        key = None if variant is None else _shared_key(parent_type, fields, variant)
         found = None if key is None else shared.get(key)
         if found is None:
             entries = [self._entry(parent_type, name, details) for name, details in fields.items()]
@@ -278,6 +325,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # The grouped set is kept alive with its plan, so its id is not reused.
         self._plans[id(fields)] = (fields, found[1])
         return found[1]
+
+    def _plan_variant(self) -> tuple[Any, ...] | None:
+        """What, besides the selection, a shared plan depends on in this request; None
+        when this request's plans are its own (a directive reads a list or an object)."""
+        names = _directive_variables(self.operation, self.fragments)
+        coerced = self.variable_values.coerced
+        variant = (self._batching, tuple(coerced.get(name) for name in names))
+        try:
+            hash(variant)
+        except TypeError:
+            return None
+        return variant
 
     def _object_plan(
         self, return_type: GraphQLObjectType, details: FieldDetailsList
