@@ -245,10 +245,16 @@ def lms_on_completed(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRe
 
 
 @hookspec
-def lms_on_incomplete(lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef]) -> None:
+def lms_on_incomplete(
+    lms: LMS, db: AsyncConnection, learners: Sequence[LearnerRef], actor_id: int | None
+) -> None:
     """Learners' latest attempt was marked incomplete: its completion is taken back
     (``attempt_id``). Take back what the completion gave (certificates, credits).
     Runs inside the transaction.
+
+    Args:
+        actor_id: the user who took the completions back (Mark as Incomplete), or None
+            when no user did (a course type re-opening a completion it decided).
 
     Returns: nothing; every implementation runs.
     """

@@ -31,6 +31,9 @@ query ($id: ID!) {
       id code issuedAt attemptNumber downloadUrl expiresAt revokedAt valid credits
       enrollmentId userId courseId
     }
+    certificateHistory {
+      code attemptNumber valid revokedAt downloadUrl revokedBy { id name }
+    }
   }
 }
 """
@@ -147,15 +150,18 @@ async def test_menu_offers_remove_or_generate_for_completed_learners_only(
     assert action["destructive"] is True
     assert action["confirm"]
 
-    # Remove: the certificate is revoked, progress untouched, the menu offers Generate.
+    # Remove: the certificate is revoked (no longer held: only its record shows it),
+    # progress untouched, the menu offers Generate.
     outcome = one_outcome(await run(gql, instructor, "remove_certificate", [enrollment_id]))
     assert outcome["status"] == "OK"
     after = await seen(gql, enrollment_id, admin)
     assert after["state"] == "COMPLETED"
-    [revoked] = after["certificates"]
+    assert after["certificates"] == []
+    [revoked] = after["certificateHistory"]
     assert revoked["valid"] is False
     assert revoked["revokedAt"] is not None
     assert revoked["downloadUrl"] is None
+    assert revoked["revokedBy"] == {"id": instructor.id, "name": "Ines Instructor"}
     assert menu(after)[-1] == "generate_certificate"
     assert "remove_certificate" not in menu(after)
     [action] = [a for a in after["availableActions"] if a["key"] == "generate_certificate"]
@@ -169,14 +175,19 @@ async def test_menu_offers_remove_or_generate_for_completed_learners_only(
         "summary": "Certificate removed.",
     }
 
-    # Generate: a new certificate (a new code) for the same, latest attempt.
+    # Generate: a new certificate (a new code) for the same, latest attempt; one held.
     outcome = one_outcome(await run(gql, admin, "generate_certificate", [enrollment_id]))
     assert outcome["status"] == "OK"
     again = await seen(gql, enrollment_id, admin)
     assert again["state"] == "COMPLETED"
-    assert [c["attemptNumber"] for c in again["certificates"]] == [1, 1]
-    assert [c["valid"] for c in again["certificates"]] == [False, True]
-    assert again["certificates"][1]["code"] != revoked["code"]
+    [held] = again["certificates"]
+    assert (held["attemptNumber"], held["valid"], held["revokedAt"]) == (1, True, None)
+    assert held["code"] != revoked["code"]
+    assert [(c["attemptNumber"], c["valid"]) for c in again["certificateHistory"]] == [
+        (1, False),
+        (1, True),
+    ]
+    assert again["certificateHistory"][1]["revokedBy"] is None
     assert menu(again)[-1] == "remove_certificate"
     assert again["history"][-1] == {
         "action": "generate_certificate",
@@ -199,7 +210,10 @@ async def test_mark_incomplete_revokes_the_latest_certificate(
     assert one_outcome(await run(gql, admin, "mark_incomplete", [enrollment_id]))["status"] == "OK"
     after = await seen(gql, enrollment_id, admin)
     assert after["state"] != "COMPLETED"
-    assert [c["valid"] for c in after["certificates"]] == [False]
+    assert after["certificates"] == []
+    [taken_back] = after["certificateHistory"]
+    assert (taken_back["code"], taken_back["valid"]) == (certificate["code"], False)
+    assert taken_back["revokedBy"] == {"id": admin.id, "name": "Admin"}
     assert not CERTIFICATE_KEYS & set(menu(after))
     verified = (await client.get(f"/certificates/verify/{certificate['code']}")).json()
     assert verified["valid"] is False
@@ -208,7 +222,8 @@ async def test_mark_incomplete_revokes_the_latest_certificate(
     # Completing again earns a new certificate for the same attempt.
     await run(gql, admin, "mark_complete", [enrollment_id])
     again = await seen(gql, enrollment_id, admin)
-    assert [c["valid"] for c in again["certificates"]] == [False, True]
+    assert [c["valid"] for c in again["certificates"]] == [True]
+    assert [c["valid"] for c in again["certificateHistory"]] == [False, True]
 
 
 async def test_reset_keeps_the_completed_attempts_certificate(
@@ -238,7 +253,8 @@ async def test_reset_keeps_the_completed_attempts_certificate(
     # Remove Certificate acts on the latest attempt only.
     await run(gql, admin, "remove_certificate", [enrollment_id])
     removed = await seen(gql, enrollment_id, admin)
-    assert [(c["attemptNumber"], c["valid"]) for c in removed["certificates"]] == [
+    assert [(c["attemptNumber"], c["valid"]) for c in removed["certificates"]] == [(1, True)]
+    assert [(c["attemptNumber"], c["valid"]) for c in removed["certificateHistory"]] == [
         (1, True),
         (2, False),
     ]
@@ -266,7 +282,7 @@ async def test_removing_the_learner_deletes_their_certificates(
 
 
 async def test_validity_and_certificates_expiring(
-    gql: GraphQLClient, world: World, lms: LMS
+    gql: GraphQLClient, world: World, lms: LMS, client: AsyncClient
 ) -> None:
     admin = await world.admin()
     course = await world.course()
@@ -327,8 +343,24 @@ async def test_validity_and_certificates_expiring(
             .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
         )
     expired = await seen(gql, enrollment_id, admin)
-    assert expired["certificates"][-1]["valid"] is False
+    # Still held (a lapsed certificate), no longer valid.
+    assert [(c["code"], c["valid"]) for c in expired["certificates"]] == [(newest["code"], False)]
     assert menu(expired)[-1] == "generate_certificate"
+
+    # Generate replaces it: the expired one leaves the held ones (its record says who
+    # replaced it) and keeps verifying as expired, not revoked.
+    outcome = one_outcome(await run(gql, admin, "generate_certificate", [enrollment_id]))
+    assert outcome["status"] == "OK"
+    renewed = await seen(gql, enrollment_id, admin)
+    [held] = renewed["certificates"]
+    assert held["valid"] is True
+    assert held["code"] != newest["code"]
+    [replaced] = [c for c in renewed["certificateHistory"] if c["code"] == newest["code"]]
+    assert replaced["revokedAt"] is not None
+    assert replaced["revokedBy"] == {"id": admin.id, "name": "Admin"}
+    assert menu(renewed)[-1] == "remove_certificate"
+    verified = (await client.get(f"/certificates/verify/{newest['code']}")).json()
+    assert (verified["valid"], verified["reason"]) == (False, "EXPIRED")
 
 
 # --- HTTP: verification and the PDF ------------------------------------------------
@@ -469,6 +501,7 @@ async def test_certificates_of_a_page_cost_the_same_statements(
     query ($id: ID!, $first: Int!) {
       course(id: $id) { learners(first: $first) { edges { node {
         id availableActions { key } certificates { code downloadUrl }
+        certificateHistory { code revokedAt }
       } } } }
     }
     """

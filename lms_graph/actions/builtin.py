@@ -68,7 +68,9 @@ async def _emit(
 ) -> None:
     """Tell lifecycle plugins, building their arguments only when someone listens."""
     if ctx.lms.implements(hook):
-        await ctx.lms.call_hook(hook, db=ctx.db, learners=_refs(learners, new_attempts))
+        await ctx.lms.call_hook(
+            hook, db=ctx.db, learners=_refs(learners, new_attempts), actor_id=ctx.tx.actor_id
+        )
 
 
 async def _members(

@@ -3,15 +3,18 @@
 Every completed attempt earns a certificate (with the course's credits, a random
 verification code and, when the course sets one, an expiry date), whether the
 learner finished on their own or was marked complete. Mark as Incomplete revokes
-the latest attempt's certificate; a reset keeps the completed attempt's one on
-record; removing a learner deletes theirs (foreign keys cascade).
+the latest attempt's certificate (Generate Certificate replaces an expired one); a
+reset keeps the completed attempt's one on record; removing a learner deletes theirs
+(foreign keys cascade).
 
 What it adds, through the public hooks only:
 
 - menu items for COMPLETED learners (position 130): ``remove_certificate`` when
   the latest attempt holds a valid certificate, ``generate_certificate``
   otherwise; both act on the latest attempt only;
-- ``Enrollment.certificates``, ``Query.certificatesExpiring(withinDays)`` and
+- ``Enrollment.certificates`` (held now: revoked ones leave it),
+  ``Enrollment.certificateHistory`` (every one, with who revoked it and when),
+  ``Query.certificatesExpiring(withinDays)`` and
   ``Mutation.setCertificateValidity(courseId, validDays)`` (admins);
 - ``GET /certificates/{code}.pdf`` (signed link or bearer token) and
   ``GET /certificates/verify/{code}`` (no token).
@@ -79,8 +82,8 @@ async def lms_on_completed(db: Any, learners: Sequence[LearnerRef]) -> None:
 
 
 @hookimpl
-async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef]) -> None:
-    await revoke(db, learners, _now())
+async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef], actor_id: int | None) -> None:
+    await revoke(db, learners, _now(), actor_id)
 
 
 # lms_on_removed: nothing to do; certificates reference the enrollment with ON DELETE
@@ -121,7 +124,7 @@ def _completed(learner: MenuLearner) -> bool:
 
 
 async def _generate(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
-    issued = await issue(ctx.db, learners, ctx.now)
+    issued = await issue(ctx.db, learners, ctx.now, ctx.tx.actor_id)
     return {
         learner.enrollment_id: (
             Outcome.ok("Certificate generated.")
@@ -133,7 +136,7 @@ async def _generate(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapp
 
 
 async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
-    await revoke(ctx.db, learners, ctx.now)
+    await revoke(ctx.db, learners, ctx.now, ctx.tx.actor_id)
     return {learner.enrollment_id: Outcome.ok("Certificate removed.") for learner in learners}
 
 

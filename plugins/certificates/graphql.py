@@ -1,11 +1,11 @@
-"""``Enrollment.certificates``, ``Query.certificatesExpiring`` and
-``Mutation.setCertificateValidity``."""
+"""``Enrollment.certificates`` (held now), ``Enrollment.certificateHistory`` (every one),
+``Query.certificatesExpiring`` and ``Mutation.setCertificateValidity``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from weakref import WeakKeyDictionary
 
 import strawberry
@@ -25,6 +25,12 @@ from lms_graph import (
 from plugins.certificates.access import download_url
 from plugins.certificates.tables import certificate_settings, certificates, courses
 
+if TYPE_CHECKING:
+    from lms_graph.schema.users import User
+
+# The core's User type, named lazily (no import of the core's schema modules).
+UserType = Annotated["User", strawberry.lazy("lms_graph.schema.users")]
+
 MAX_VALID_DAYS = 36_500
 COLUMNS = (
     certificates.c.id,
@@ -37,6 +43,7 @@ COLUMNS = (
     certificates.c.revoked_at,
     certificates.c.expires_at,
     certificates.c.credits,
+    certificates.c.revoked_by_id,
 )
 
 
@@ -58,6 +65,18 @@ class Certificate:
         description="When it was removed (Remove Certificate, Mark as Incomplete); null if not."
     )
     credits: float = strawberry.field(description="The course's credits when it was issued.")
+    revoked_by_pk: strawberry.Private[int | None] = None
+
+    @strawberry.field(
+        description=(
+            "Who removed it; null when it is not revoked, or when no user did (the course "
+            "type took the completion back)."
+        )
+    )
+    def revoked_by(self, info: strawberry.Info) -> UserType | None:
+        if self.revoked_by_pk is None:
+            return None
+        return info.context.loaders.users.load(self.revoked_by_pk)
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -107,6 +126,7 @@ def _certificate(row: Any) -> Certificate:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         credits=row.credits,
+        revoked_by_pk=row.revoked_by_id,
     )
 
 
@@ -155,7 +175,7 @@ async def read_and_share(db: Any, enrollment_ids: list[int]) -> list[list[Certif
     return found
 
 
-async def _certificates_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
+async def _record_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
     """Every learner's certificates on a page at once: one awaitable, at most one SELECT."""
     ids = [root.id for root in roots]
     shared = _READ.get(context.db)
@@ -164,16 +184,41 @@ async def _certificates_of(context: Any, roots: list[EnrollmentRecord]) -> list[
     return await _load(context.db, ids)
 
 
+def _held(record: list[Certificate]) -> list[Certificate]:
+    """The certificates the learner holds now: not revoked (an expired one is still held,
+    with ``valid: false``, until a new one replaces it)."""
+    return [certificate for certificate in record if certificate.revoked_at is None]
+
+
+async def _held_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
+    return [_held(record) for record in await _record_of(context, roots)]
+
+
 @strawberry.type
 class EnrollmentCertificates:
     @strawberry.field(
         description=(
-            "Certificates earned in this course, one per completed attempt, oldest first "
-            "(revoked ones included, with revokedAt)."
+            "The certificates the learner holds now in this course, oldest first: at most "
+            "one per completed attempt. Removed and taken-back ones leave this list (see "
+            "certificateHistory); an expired one stays, with valid: false, until a new one "
+            "replaces it."
         ),
-        metadata=batched(_certificates_of),
+        metadata=batched(_held_of),
     )
     async def certificates(
+        self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info
+    ) -> list[Certificate]:
+        return _held(await _by_enrollment(info.context).load(root.id))
+
+    @strawberry.field(
+        description=(
+            "Every certificate issued in this course, oldest first: the held ones and the "
+            "revoked ones (Remove Certificate, Mark as Incomplete, replaced after expiry), "
+            "with revokedAt and revokedBy."
+        ),
+        metadata=batched(_record_of),
+    )
+    async def certificate_history(
         self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info
     ) -> list[Certificate]:
         return await _by_enrollment(info.context).load(root.id)

@@ -62,11 +62,14 @@ async def _row(lms: LMS, code: str) -> Any:
 
 
 def _status(row: Any, now: dt.datetime) -> str | None:
-    """None for a valid certificate, else why it is not."""
+    """None for a valid certificate, else why it is not: EXPIRED when it expired before
+    anything else happened to it (a new certificate replacing an expired one revokes it),
+    REVOKED when it was removed or taken back while valid."""
+    expired = row.expires_at is not None and row.expires_at <= (row.revoked_at or now)
+    if expired:
+        return "EXPIRED"
     if row.revoked_at is not None:
         return "REVOKED"
-    if row.expires_at is not None and row.expires_at <= now:
-        return "EXPIRED"
     return None
 
 

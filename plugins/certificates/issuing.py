@@ -41,14 +41,16 @@ def _attempt_ids(learners: Sequence[object]) -> list[int]:
     return sorted({a for a in (getattr(lr, "attempt_id", None) for lr in learners) if a})
 
 
+_UNREVOKED = (certificates.c.attempt_id == attempts.c.id, certificates.c.revoked_at.is_(None))
+_UNEXPIRED = or_(certificates.c.expires_at.is_(None), certificates.c.expires_at > bindparam("now"))
+
 _TO_ISSUE = (
     select(
         attempts.c.id,
         courses.c.credits,
         certificate_settings.c.valid_days,
-        exists()
-        .where(certificates.c.attempt_id == attempts.c.id, certificates.c.revoked_at.is_(None))
-        .label("held"),
+        exists().where(*_UNREVOKED, _UNEXPIRED).label("held"),
+        exists().where(*_UNREVOKED).label("unrevoked"),
     )
     .select_from(attempts)
     .join(enrollments, enrollments.c.id == attempts.c.enrollment_id)
@@ -59,22 +61,47 @@ _TO_ISSUE = (
 """What issuing needs of each attempt (built once; a mass completion binds its up to
 10,000 attempt IDs as one parameter)."""
 
-_REVOKE = update(certificates).where(
-    ids_param(certificates.c.attempt_id, "attempt_ids"), certificates.c.revoked_at.is_(None)
+_REVOKE = (
+    update(certificates)
+    .where(ids_param(certificates.c.attempt_id, "attempt_ids"), certificates.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"), revoked_by_id=bindparam("actor_id"))
 )
 
+_REPLACE_EXPIRED = (
+    update(certificates)
+    .where(
+        ids_param(certificates.c.attempt_id, "attempt_ids"),
+        certificates.c.revoked_at.is_(None),
+        certificates.c.expires_at <= bindparam("now"),
+    )
+    .values(revoked_at=bindparam("now"), revoked_by_id=bindparam("actor_id"))
+)
+"""An expired certificate that a new one replaces leaves the held ones (one valid or
+expired certificate per attempt); verification keeps answering EXPIRED for it."""
 
-async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.datetime) -> set[int]:
+
+async def issue(
+    db: SQLExecutor,
+    learners: Sequence[LearnerLike],
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> set[int]:
     """A certificate for each learner's ``attempt_id`` that holds no valid one yet.
 
     Two statements for the whole batch: one read (credits, validity, what exists),
-    one INSERT. Returns the enrollment IDs that got a certificate.
+    one INSERT; a third only when expired certificates are replaced (revoked, by
+    ``actor_id``). Returns the enrollment IDs that got a certificate.
     """
     attempt_ids = _attempt_ids(learners)
     if not attempt_ids:
         return set()
-    rows = await db.execute(_TO_ISSUE, {"attempt_ids": attempt_ids})
+    rows = await db.execute(_TO_ISSUE, {"attempt_ids": attempt_ids, "now": now})
     found = {row.id: row for row in rows}
+    expired = sorted(row.id for row in found.values() if row.unrevoked and not row.held)
+    if expired:
+        await db.execute(
+            _REPLACE_EXPIRED, {"attempt_ids": expired, "now": now, "actor_id": actor_id}
+        )
     values = []
     issued: set[int] = set()
     for learner in learners:
@@ -112,12 +139,15 @@ async def issue(db: SQLExecutor, learners: Sequence[LearnerLike], now: dt.dateti
     return issued
 
 
-async def revoke(db: SQLExecutor, learners: Sequence[object], now: dt.datetime) -> None:
-    """Revoke the certificates of these learners' ``attempt_id`` (one UPDATE)."""
+async def revoke(
+    db: SQLExecutor, learners: Sequence[object], now: dt.datetime, actor_id: int | None = None
+) -> None:
+    """Revoke the certificates of these learners' ``attempt_id`` (one UPDATE), recording
+    who did (``actor_id``; None: the course type itself)."""
     attempt_ids = _attempt_ids(learners)
     if not attempt_ids:
         return
-    await db.execute(_REVOKE.values(revoked_at=now), {"attempt_ids": attempt_ids})
+    await db.execute(_REVOKE, {"attempt_ids": attempt_ids, "now": now, "actor_id": actor_id})
 
 
 _HOLDING = select(certificates.c.attempt_id).where(

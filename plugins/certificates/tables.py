@@ -55,6 +55,10 @@ certificates = Table(
     Column("code", String(64), nullable=False, unique=True),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Who removed it (Remove Certificate, Mark as Incomplete, a new certificate replacing
+    # an expired one); null when not revoked, or revoked by the course type itself.
+    # No foreign key, like user_id: users are deactivated, never deleted.
+    Column("revoked_by_id", Integer, nullable=True),
     Column("expires_at", UTCDateTime, nullable=True, index=True),
     Column("credits", Float, nullable=False),
 )
