@@ -22,12 +22,16 @@ from lms_graph.auth import ANONYMOUS, bearer_token, load_viewer, user_id_from_to
 from lms_graph.context import Context
 from lms_graph.core import LMS
 from lms_graph.db import RequestConnection
+from lms_graph.deadline import Deadline
 from lms_graph.errors import LMSError, StartupError
 from lms_graph.exports import routes as export_routes
 from lms_graph.http_limits import BodyLimit
+from lms_graph.http_retries import RetryTransactions
 from lms_graph.imports_http import routes as import_routes
 from lms_graph.loaders import Loaders
 from lms_graph.logs import RequestId
+from lms_graph.metrics import PATH as METRICS_PATH
+from lms_graph.metrics import Metrics, MetricsMiddleware
 from lms_graph.plugin_manager import collect
 from lms_graph.schema import build_schema
 from lms_graph.settings import Settings
@@ -136,6 +140,9 @@ def create_app(
         *import_routes(lms),
         *admin_routes(lms.settings),
     ]
+    metrics = Metrics(lms.db) if lms.settings.metrics_enabled else None
+    if metrics is not None:
+        core.append(Route(METRICS_PATH, metrics.endpoint, methods=["GET"]))
     core_paths = {getattr(route, "path", "") for route in core}
 
     @contextlib.asynccontextmanager
@@ -145,7 +152,13 @@ def create_app(
 
     app = Starlette(
         routes=[*core, *_plugin_routes(lms, core_paths)],
-        middleware=[Middleware(RequestId), Middleware(BodyLimit, settings=lms.settings)],
+        middleware=[
+            Middleware(RequestId),
+            *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics else []),
+            Middleware(BodyLimit, settings=lms.settings),
+            Middleware(Deadline, seconds=lms.settings.request_timeout, engines=lms.db.engines),
+            Middleware(RetryTransactions, skip={"/graphql"}),
+        ],
         lifespan=lifespan,
     )
     app.state.lms = lms

@@ -117,7 +117,7 @@ def routes(lms: LMS) -> list[BaseRoute]:
 
 
 async def _viewer(lms: LMS, user_id: int) -> Viewer:
-    async with lms.db.engine.connect() as conn:
+    async with lms.db.reader() as conn:
         return await load_viewer(conn, user_id)
 
 
@@ -188,7 +188,7 @@ async def _failures(lms: LMS, request: Request) -> Response:
         viewer = await _viewer(lms, download_user_id(lms.settings, request, path))
         report = None
         if pk is not None:
-            async with lms.db.engine.connect() as conn:
+            async with lms.db.reader() as conn:
                 report = await visible_report(conn, viewer, pk, all_failures=True)
         if report is None:
             raise NotFound("There is no import report with this ID that you may see.")

@@ -10,14 +10,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.base import StrawberryObjectDefinition
@@ -29,13 +22,15 @@ from lms_graph.plugin_manager import collect
 from lms_graph.resolvers.nodes import CORE_NODES
 from lms_graph.schema.actions import ActionMutation
 from lms_graph.schema.courses import Chapter, Course
+from lms_graph.schema.documents import documents_for
 from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
 from lms_graph.schema.execution import FastExecutionContext
 from lms_graph.schema.imports import ImportMutation, ImportQuery
-from lms_graph.schema.limits import validation_rules
 from lms_graph.schema.mutation import Mutation
 from lms_graph.schema.query import Query
+from lms_graph.schema.suggestions import QuietExecutionContext
+from lms_graph.schema.transactions import run_mutations_again
 from lms_graph.schema.users import User
 from lms_graph.values import GraphQLExtension
 
@@ -105,14 +100,18 @@ def build_schema(lms: LMS) -> strawberry.Schema:
             lms.node_resolvers[type_name] = resolver
     error_codes = type("ErrorCodes", (ErrorCodes,), {"production": lms.settings.production})
     with _extended_types(dict(fields)):
-        return LMSSchema(
+        schema = LMSSchema(
             query=_merge("Query", queries),
             mutation=_merge("Mutation", mutations),
             types=types,
             extensions=_extensions(lms, error_codes),
             config=StrawberryConfig(disable_field_suggestions=lms.settings.production),
-            execution_context_class=FastExecutionContext,
+            execution_context_class=(
+                QuietExecutionContext if lms.settings.production else FastExecutionContext
+            ),
         )
+    run_mutations_again(schema._schema)
+    return schema
 
 
 def _extensions(lms: LMS, error_codes: type[SchemaExtension]) -> list[Any]:
@@ -120,10 +119,9 @@ def _extensions(lms: LMS, error_codes: type[SchemaExtension]) -> list[Any]:
     extensions: list[Any] = [
         error_codes,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(AddValidationRules, validation_rules(settings)),
-        # Dashboards send the same few documents again and again.
-        partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
+        # Parsed and validated once (dashboards send the same few documents again and
+        # again), the limits checked first: schema/documents.py.
+        documents_for(settings),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from lms_graph import metrics
 from lms_graph.errors import LMSError, PluginError
+from lms_graph.retries import TryAgain, overloaded
 
 logger = logging.getLogger("lms_graph.graphql")
 
@@ -39,6 +41,8 @@ def present(error: GraphQLError, *, production: bool) -> GraphQLError:
         return _with_code(error, PLUGIN_FAILED, "INTERNAL_SERVER_ERROR")
     if isinstance(original, GraphQLError):
         return present(original, production=production)
+    if overloaded(original):  # no pooled connection came in time: not a fault
+        return _with_code(error, TryAgain().message, TryAgain.code)
     logger.error("unexpected error in %s", error.path, exc_info=original)
     message = UNEXPECTED if production else f"{UNEXPECTED} ({type(original).__name__})"
     return _with_code(error, message, "INTERNAL_SERVER_ERROR")
@@ -50,6 +54,7 @@ class ErrorCodes(SchemaExtension):
     production = False
 
     def on_operation(self) -> Iterator[None]:
+        metrics.observe_operation(self.execution_context)  # its type and codes, at the end
         yield
         result = self.execution_context.result
         if result is not None and result.errors:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
@@ -188,15 +188,21 @@ async def _claim(tx: Tx, learners: Sequence[MenuLearner]) -> set[int]:
     """Bump the version of learners still as they were read; the rest changed meanwhile."""
     if not learners:
         return set()
+    as_read: ColumnElement[bool] = pairs_in(
+        m.Enrollment.id,
+        m.Enrollment.version,
+        [(learner.enrollment_id, learner.version) for learner in learners],
+    )
+    if not tx.lms.db.is_sqlite:
+        # Rows are locked in ID order, so runs over overlapping learners queue behind
+        # each other instead of deadlocking (SQLite has one writer at a time anyway).
+        locked = (
+            select(m.Enrollment.id).where(as_read).order_by(m.Enrollment.id).with_for_update()
+        ).cte("locked")
+        as_read = m.Enrollment.id.in_(select(locked.c.id))
     rows = await tx.db.execute(
         update(m.Enrollment)
-        .where(
-            pairs_in(
-                m.Enrollment.id,
-                m.Enrollment.version,
-                [(learner.enrollment_id, learner.version) for learner in learners],
-            )
-        )
+        .where(as_read)
         .values(version=m.Enrollment.version + 1)
         .returning(m.Enrollment.id)
     )
