@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench bench-all example clean
+.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench: install
 
 bench-all: install
 	$(BIN)/python -m bench all
+
+## Mixed traffic (learners writing, admins reading and running mass actions) at 50 and 200
+## clients on SQLite and PostgreSQL; e.g. make bench-load BENCH_ARGS="--backend sqlite".
+bench-load: install
+	$(BIN)/python -m bench load $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -4,7 +4,9 @@ python -m bench [OPTIONS]             the dashboard query beside PostGraphile (b
 python -m bench dashboard [OPTIONS]   the same
 python -m bench actions [OPTIONS]     the mass actions benchmark (bench/actions.py)
 python -m bench imports [OPTIONS]     the CSV import benchmark (bench/imports.py)
-python -m bench all                   every benchmark, with its default options
+python -m bench documents [OPTIONS]   what hostile GraphQL documents cost (bench/documents.py)
+python -m bench load [OPTIONS]        mixed traffic at 50 and 200 clients (bench/mixed.py)
+python -m bench all                   every benchmark but load, with its default options
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import actions, dashboard, imports
+from bench import actions, dashboard, documents, imports, mixed
 
 BENCHMARKS: dict[str, Callable[[list[str]], Coroutine[Any, Any, None]]] = {
     "dashboard": dashboard.main,
     "actions": actions.main,
     "imports": imports.main,
+    "documents": documents.main,
+    "load": mixed.main,
 }
 
 
@@ -32,8 +36,9 @@ def main() -> int:
         if argv:
             print("`python -m bench all` takes no options: run one benchmark to pass some.")
             return 2
-        for benchmark in BENCHMARKS.values():
-            asyncio.run(benchmark([]))
+        for name, benchmark in BENCHMARKS.items():
+            if name != "load":  # minutes of hundreds of clients: only when asked for
+                asyncio.run(benchmark([]))
         return 0
     if which not in BENCHMARKS:
         print(f"Unknown benchmark {which!r}: choose from {', '.join(BENCHMARKS)} or all.")
