@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from lms_graph import metrics
@@ -30,8 +30,23 @@ def _with_code(error: GraphQLError, message: str, code: str, **extra: object) ->
     )
 
 
+def _bad_variable(error: GraphQLError) -> bool:
+    """A variable's value that cannot be coerced to its type (a date that does not exist,
+    an unknown enum value, a string for an Int, a missing required one): graphql-core
+    reports it on the variable's definition, wrapping the reason. It is the client's
+    input, not a document the schema refuses (CONTRACT section 11)."""
+    reason = error.original_error
+    return (
+        isinstance(reason, GraphQLError)
+        and not isinstance(reason.original_error, LMSError)
+        and any(isinstance(node, VariableDefinitionNode) for node in error.nodes or ())
+    )
+
+
 def present(error: GraphQLError, *, production: bool) -> GraphQLError:
     original = error.original_error
+    if _bad_variable(error):  # the message names the variable: keep it
+        return _with_code(error, error.message, "BAD_USER_INPUT")
     if original is None:
         code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
         return _with_code(error, error.message, str(code))
