@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import secrets
 import time
@@ -35,6 +36,10 @@ class Settings:
     sql_echo: bool = False
     admin_ui: bool | None = None
     """Serve the reference dashboard at ``/admin/``; ``None``: on except in production."""
+    request_timeout: float = 30.0
+    """Seconds a request may run before it is stopped (503 ``TIMEOUT``); 0: no deadline."""
+    metrics: bool | None = None
+    """Serve ``/metrics`` (Prometheus); ``None``: on except in production."""
 
     @property
     def production(self) -> bool:
@@ -43,6 +48,10 @@ class Settings:
     @property
     def admin_ui_enabled(self) -> bool:
         return not self.production if self.admin_ui is None else self.admin_ui
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return not self.production if self.metrics is None else self.metrics
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,6 +88,8 @@ class Settings:
             max_action_targets=_int(env, "LMS_MAX_ACTION_TARGETS", defaults.max_action_targets),
             sql_echo=env.get("LMS_SQL_ECHO", "") not in ("", "0", "false"),
             admin_ui=_flag(env, "LMS_ADMIN_UI"),
+            request_timeout=_seconds(env, "LMS_REQUEST_TIMEOUT", defaults.request_timeout),
+            metrics=_flag(env, "LMS_METRICS"),
         )
         if not settings.secret_key:
             settings = settings.replace(secret_key=_stored_secret_key(settings))
@@ -93,6 +104,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration in seconds, fractions allowed; 0 or more and finite."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise SystemExit(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool | None:
