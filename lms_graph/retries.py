@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from lms_graph.errors import LMSError
+from lms_graph.metrics import count_retry
 
 logger = logging.getLogger(__name__)
 
@@ -120,16 +121,6 @@ def overloaded(error: BaseException) -> bool:
     return any(isinstance(link, PoolTimeout) for link in _chain(error))
 
 
-def _count(reason: str) -> None:
-    try:
-        from lms_graph import metrics
-    except ImportError:  # metrics are optional
-        return
-    count_retry = getattr(metrics, "count_retry", None)
-    if count_retry is not None:
-        count_retry(reason)
-
-
 async def retrying(
     work: Callable[[], Awaitable[T]], *, before_retry: Callable[[], None] | None = None
 ) -> T:
@@ -158,7 +149,7 @@ async def retrying(
                     logger.warning("gave up after %d attempts (%s)", attempt, reason)
                     raise TryAgain() from error
                 logger.info("running again after %s (attempt %d)", reason, attempt)
-                _count(reason)
+                count_retry(reason)
             await asyncio.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** (attempt - 1)))
             if before_retry is not None:
                 before_retry()

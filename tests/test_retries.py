@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import strawberry
 from httpx import ASGITransport, AsyncClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -113,6 +114,18 @@ async def _rows(lms: LMS) -> list[int]:
         return list((await conn.execute(text("SELECT value FROM retry_probe"))).scalars())
 
 
+async def _deadlock_retries(gql: GraphQLClient) -> float:
+    """The operator's count of transactions run again after a deadlock (``/metrics``)."""
+    text = (await gql.http.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "lms_transaction_retries_total" and sample.labels == {
+                "reason": "deadlock"
+            }:
+                return sample.value
+    return 0.0
+
+
 WRITE = "mutation($v: Int!) { probeWrite(value: $v) }"
 
 
@@ -121,9 +134,11 @@ async def test_a_deadlocked_mutation_runs_again_and_is_written_once(
 ) -> None:
     plugin, gql = probe
     plugin.fail = 2
+    retries = await _deadlock_retries(gql)
     data = await gql.data(WRITE, {"v": 7})
     assert data == {"probeWrite": 3}
     assert await _rows(lms) == [7]
+    assert await _deadlock_retries(gql) == retries + 2
 
 
 async def test_spent_retries_answer_try_again_and_write_nothing(
