@@ -95,7 +95,9 @@ class Burst:
         bearer = {"Authorization": f"Bearer {learner.token}"}
         enrollment = to_global_id("Enrollment", pk)
 
-        def graphql(query: str, variables: dict[str, Any]) -> Any:
+        def graphql(
+            query: str, variables: dict[str, Any]
+        ) -> Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]:
             return lambda http, base: http.post(
                 f"{base}/graphql", json={"query": query, "variables": variables}, headers=bearer
             )
