@@ -211,6 +211,66 @@ async def test_reads_go_on_after_the_server_closed_every_connection(lms: LMS, wo
         assert (await gql.data(create, token=admin.token))["createUser"]["name"] == "N"
 
 
+LEARNERS = """
+query($id: ID!) {
+  course(id: $id) { learners(first: 30) { totalCount edges { node { id state user { name } } } } }
+}"""
+
+
+async def test_a_read_whose_connection_drops_between_statements_runs_on(
+    lms: LMS, world: World, gql: GraphQLClient
+) -> None:
+    """Reads are in autocommit, each statement on its own: one that meets a dropped
+    connection part-way through a request runs again on a new one."""
+    _postgres(lms)
+    admin, course, _ = await _course_with_learners(world)
+    variables = {"id": to_global_id("Course", course.id)}
+    expected = await gql.data(LEARNERS, variables, token=admin.token)
+    async with through_proxy(lms) as (proxy, proxied):
+        proxy.trigger = b"SELECT count(*)"  # the page's total, after its learners were read
+        assert await proxied.data(LEARNERS, variables, token=admin.token) == expected
+        assert proxy.cuts == 1
+
+
+async def test_requests_in_flight_when_the_server_terminates_every_backend(
+    lms: LMS, world: World, gql: GraphQLClient
+) -> None:
+    """``pg_terminate_backend`` on every connection of the app, again and again, while
+    reads are in flight: every read is answered; every write sent after each blow too
+    (asyncpg reports such connections in several ways: each is recognised)."""
+    _postgres(lms)
+    admin, course, _ = await _course_with_learners(world)
+    variables = {"id": to_global_id("Course", course.id)}
+    expected = await gql.data(LEARNERS, variables, token=admin.token)
+    database = lms.db.url.database
+    kill = text(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = :db AND pid <> pg_backend_pid()"
+    )
+    for round_ in range(5):
+        reads = [
+            asyncio.create_task(gql(LEARNERS, variables, token=admin.token)) for _ in range(12)
+        ]
+        await asyncio.sleep(0.003 * round_)
+        async with lms.db.reader() as conn:
+            await conn.execute(kill, {"db": database})
+        for body in await asyncio.gather(*reads):
+            assert body == {"data": expected}, body
+        writes = await asyncio.gather(
+            *(
+                gql(
+                    "mutation($n: String!) { createUser(input: {name: $n, email: null,"
+                    " employeeId: $n}) { name } }",
+                    {"n": f"E{round_}-{i}"},
+                    token=admin.token,
+                )
+                for i in range(6)
+            )
+        )
+        for body in writes:
+            assert not body.get("errors"), body
+
+
 async def test_readers_outside_requests_go_on_after_the_server_closed_them(lms: LMS) -> None:
     _postgres(lms)
     url = lms.db.url
