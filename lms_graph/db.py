@@ -171,6 +171,15 @@ class Database:
         committed()
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction: one consistent view for a long read (a workbook
+        streamed through a server-side cursor, which PostgreSQL allows only inside a
+        transaction). On SQLite it never takes the writer's connection."""
+        engine = self.read_engine if self.is_sqlite else self.engine
+        async with engine.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
         """An autocommit connection for reads outside a request, checked to be alive
         (read connections are not pinged when the pool hands them out)."""

@@ -111,7 +111,7 @@ async def _export(lms: LMS, request: Request, type_name: str) -> Response:
         # decode matches no signed path: such a link is refused before any lookup.
         path = request.url.path if pk is None else _PATHS[type_name](pk)
         user_id = download_user_id(lms.settings, request, path)
-        async with lms.db.reader() as conn:
+        async with lms.db.snapshot() as conn:
             viewer = await load_viewer(conn, user_id)
             if not (viewer.is_admin or viewer.instructs):
                 raise Forbidden("Only administrators and the course's instructors may export.")
