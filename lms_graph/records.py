@@ -123,6 +123,9 @@ class EnrollmentRecord(_Record):
     completed_at: dt.datetime | None
     has_quiz: bool | None = None
     """Whether the course has a quiz chapter, when the page query read it (for menus)."""
+    is_instructor: bool | None = None
+    """Whether the learner holds instructor rights on the course, when the page query
+    read it (for menus)."""
     user: UserRecord | None = None
     course: CourseRecord | None = None
     assigned_by: UserRecord | NotLoaded | None = NOT_LOADED

@@ -208,6 +208,8 @@ class MenuLearner:
     viewer_is_admin: bool
     facts: Mapping[str, Any]
     """What plugins said of this learner through ``lms_learner_facts``, merged."""
+    is_instructor: bool = False
+    """Whether the learner holds instructor rights on this course (Make Instructor)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -237,7 +239,9 @@ class ActionDefinition:
     transaction, and returns an ``Outcome`` per enrollment ID; learners it
     leaves out count as OK. ``summary`` gives the history line of an OK learner.
     ``position`` orders the menu. ``mass`` marks actions offered in
-    ``Course.massActions`` by default.
+    ``Course.massActions`` by default. ``not_applicable`` gives the sentence of the
+    NOT_APPLICABLE outcome of a learner ``applies`` leaves out (default: one naming the
+    learner's state).
     """
 
     key: str
@@ -253,3 +257,4 @@ class ActionDefinition:
     summary: Callable[[Mapping[str, Any]], str] | None = None
     in_menu: bool = True
     mass: bool = False
+    not_applicable: Callable[[MenuLearner], str] | None = None

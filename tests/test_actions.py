@@ -490,11 +490,117 @@ async def test_make_instructor_grants_rights_on_that_course(
     # Rights on this course only.
     error = await gql.error(LEARNERS, {"id": gid("Course", other_course.id)}, token=learner.token)
     assert error["extensions"]["code"] == "FORBIDDEN"
-    # The learner is still a learner of the course, and granting again is harmless.
+    # The learner is still a learner of the course; granting again is not applicable.
     again = await run(gql, admin, "make_instructor", [enrollment_id])
-    assert one_outcome(again)["status"] == "OK"
+    assert (one_outcome(again)["status"], one_outcome(again)["code"]) == (
+        "SKIPPED",
+        "NOT_APPLICABLE",
+    )
+    assert one_outcome(again)["message"] == "This learner is an instructor of this course already."
     seen = await enrollment(gql, enrollment_id, admin)
-    assert [h["action"] for h in seen["history"]][-2:] == ["make_instructor", "make_instructor"]
+    assert [h["action"] for h in seen["history"]][-1:] == ["make_instructor"]
+    assert seen["history"][-1]["summary"] == "Made an instructor of this course."
+
+
+INSTRUCTORS = "query ($id: ID!) { course(id: $id) { instructors { id } } }"
+MENU_KEYS = "query ($id: ID!) { enrollment(id: $id) { availableActions { key label } } }"
+
+
+async def menu_keys(gql: GraphQLClient, enrollment_id: str, viewer: Actor) -> list[str]:
+    data = await gql.data(MENU_KEYS, {"id": enrollment_id}, token=viewer.token)
+    return [action["key"] for action in data["enrollment"]["availableActions"]]
+
+
+async def test_remove_instructor_takes_the_rights_back(gql: GraphQLClient, world: World) -> None:
+    admin = await world.admin()
+    instructor = await world.user("Ines")  # teaches the course without being a learner
+    learner = await world.user("Lena")
+    course = await world.course("Taught")
+    await world.instructor(course, instructor)
+    [pk] = await world.assign(course, [learner], by=admin)
+    enrollment_id = gid("Enrollment", pk)
+    course_id = gid("Course", course.id)
+
+    # Not an instructor yet: Remove Instructor Rights is neither offered nor run.
+    assert "remove_instructor" not in await menu_keys(gql, enrollment_id, admin)
+    outcome = one_outcome(await run(gql, admin, "remove_instructor", [enrollment_id]))
+    assert (outcome["status"], outcome["code"]) == ("SKIPPED", "NOT_APPLICABLE")
+    assert outcome["message"] == "This learner is not an instructor of this course."
+
+    assert (
+        one_outcome(await run(gql, instructor, "make_instructor", [enrollment_id]))["status"]
+        == "OK"
+    )
+    keys = await menu_keys(gql, enrollment_id, admin)
+    assert "make_instructor" not in keys
+    assert keys.index("remove_instructor") == keys.index("view_history") + 3  # same place
+    data = await gql.data(INSTRUCTORS, {"id": course_id}, token=admin.token)
+    assert sorted(i["id"] for i in data["course"]["instructors"]) == sorted(
+        [instructor.id, learner.id]
+    )
+    notifications = (await gql.data(NOTIFICATIONS, token=learner.token))["viewer"]["notifications"]
+
+    result = await run(gql, admin, "remove_instructor", [enrollment_id], note="Left the team")
+    assert one_outcome(result)["status"] == "OK"
+    data = await gql.data(INSTRUCTORS, {"id": course_id}, token=admin.token)
+    assert data["course"]["instructors"] == [{"id": instructor.id}]
+    error = await gql.error(LEARNERS, {"id": course_id}, token=learner.token)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    seen = await enrollment(gql, enrollment_id, admin)
+    assert seen["history"][-1] == {
+        "action": "remove_instructor",
+        "summary": "Instructor rights on this course removed.",
+        "note": "Left the team",
+        "actor": {"id": admin.id},
+    }
+    # The learner stays enrolled, is told nothing, and is offered Make Instructor again.
+    assert seen["state"] == "NOT_STARTED"
+    after = (await gql.data(NOTIFICATIONS, token=learner.token))["viewer"]["notifications"]
+    assert after == notifications
+    keys = await menu_keys(gql, enrollment_id, admin)
+    assert "make_instructor" in keys
+    assert "remove_instructor" not in keys
+    again = one_outcome(await run(gql, admin, "remove_instructor", [enrollment_id]))
+    assert (again["status"], again["code"]) == ("SKIPPED", "NOT_APPLICABLE")
+
+
+async def test_mass_runs_of_make_and_remove_instructor_skip_those_already_there(
+    gql: GraphQLClient, world: World
+) -> None:
+    admin = await world.admin()
+    learners = [await world.user(f"Learner {i}") for i in range(4)]
+    course = await world.course("Taught")
+    ids = [gid("Enrollment", pk) for pk in await world.assign(course, learners, by=admin)]
+    await world.instructor(course, learners[0])
+
+    made = await run(gql, admin, "make_instructor", ids, dryRun=True)
+    assert [o["status"] for o in made["outcomes"]] == ["SKIPPED", "OK", "OK", "OK"]
+    assert made["dryRun"] is True
+    data = await gql.data(INSTRUCTORS, {"id": gid("Course", course.id)}, token=admin.token)
+    assert data["course"]["instructors"] == [{"id": learners[0].id}]
+
+    made = await run(gql, admin, "make_instructor", ids)
+    assert [(o["status"], o["code"]) for o in made["outcomes"]] == [
+        ("SKIPPED", "NOT_APPLICABLE"),
+        ("OK", None),
+        ("OK", None),
+        ("OK", None),
+    ]
+    removed = await run(gql, admin, "remove_instructor", ids[:2])
+    assert (removed["succeeded"], removed["skipped"]) == (2, 0)
+    removed = await run(gql, admin, "remove_instructor", ids)
+    assert [(o["status"], o["code"]) for o in removed["outcomes"]] == [
+        ("SKIPPED", "NOT_APPLICABLE"),
+        ("SKIPPED", "NOT_APPLICABLE"),
+        ("OK", None),
+        ("OK", None),
+    ]
+    data = await gql.data(INSTRUCTORS, {"id": gid("Course", course.id)}, token=admin.token)
+    assert data["course"]["instructors"] == []
+    for eid in ids:
+        history = [h["action"] for h in (await enrollment(gql, eid, admin))["history"]]
+        assert history.count("remove_instructor") == 1
+        assert history.count("make_instructor") == (0 if eid == ids[0] else 1)
 
 
 # --- unassign -----------------------------------------------------------------------

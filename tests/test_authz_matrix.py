@@ -351,6 +351,11 @@ ENROLLMENT_FIELDS: dict[str, Case] = {
             "certificates { code }",
             answers("none none null null none UNAUTHENTICATED"),
         ),
+        (
+            "certificateHistory",
+            "certificateHistory { code revokedBy { id } }",
+            answers("none none null null none UNAUTHENTICATED"),
+        ),
     ]
 }
 
@@ -452,6 +457,12 @@ ACTIONS: dict[str, Case] = {
     "mark_complete": _action("mark_complete"),
     "mark_incomplete": _action("mark_incomplete", "completed"),
     "make_instructor": _action("make_instructor"),
+    # Made an instructor of course A first, ``self`` manages it too: they may give their
+    # own rights up.
+    "remove_instructor": dataclasses.replace(
+        _action("remove_instructor", "enrollment", "", ("make_instructor", "enrollment")),
+        answers=answers("ok ok FORBIDDEN FORBIDDEN ok UNAUTHENTICATED"),
+    ),
     "unassign": _action("unassign"),
     "remove": _action("remove"),
     "remove_certificate": _action("remove_certificate", "completed"),

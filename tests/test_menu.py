@@ -24,13 +24,14 @@ LABELS = {
     "view_chapter_insights": "View Chapter Insights",
     "view_quiz_insights": "View Quiz Insights",
     "make_instructor": "Make Instructor",
+    "remove_instructor": "Remove Instructor Rights",
     "unassign": "Unassign User",
     "remove": "Remove User",
     "generate_certificate": "Generate Certificate",
     "remove_certificate": "Remove Certificate",
 }
 VIEWS = {"view_history", "view_chapter_insights", "view_quiz_insights"}
-DESTRUCTIVE = {"reset_progress", "unassign", "remove", "remove_certificate"}
+DESTRUCTIVE = {"reset_progress", "unassign", "remove", "remove_certificate", "remove_instructor"}
 NEVER_TODAY = {
     "change_session",
     "mark_no_show",
@@ -347,3 +348,40 @@ async def test_menus_of_a_page_cost_the_same_statements_for_10_or_100(
         keys = [action["key"] for action in edge["node"]["availableActions"]]
         assert keys == expected_menu(edge["node"]["state"], True)
     assert hundred == ten, (ten, hundred)
+
+
+def as_instructor(keys: list[str]) -> list[str]:
+    """A menu as a learner who holds instructor rights on the course sees it."""
+    return ["remove_instructor" if key == "make_instructor" else key for key in keys]
+
+
+@pytest.mark.parametrize("state", ["NOT_STARTED", "STARTED", "COMPLETED"])
+async def test_a_learner_who_is_an_instructor_is_offered_remove_instructor_instead(
+    gql: GraphQLClient, world: World, state: str
+) -> None:
+    """On the learner's own menu and on a page of learners alike (the page reads whether
+    each learner teaches the course with its rows)."""
+    admin = await world.admin()
+    course = await world.course("Taught", quiz=True)
+    teacher, teacher_id = await learner_in(gql, world, course, admin, state)
+    _, other_id = await learner_in(gql, world, course, admin, state)
+    await world.instructor(course, teacher)
+    # Instructor rights on another course change nothing here.
+    await world.instructor(await world.course("Elsewhere"), (await world.user("Olaf")))
+
+    actions = await menu_of(gql, teacher_id, admin)
+    assert [a["key"] for a in actions] == as_instructor(expected_menu(state, True))
+    for action in actions:
+        check_action(action)
+    others = await menu_of(gql, other_id, admin)
+    assert [a["key"] for a in others] == expected_menu(state, True)
+
+    data = await gql.data(LEARNER_PAGE, {"id": gid("Course", course.id), "first": 10}, admin.token)
+    by_id = {
+        edge["node"]["id"]: [a["key"] for a in edge["node"]["availableActions"]]
+        for edge in data["course"]["learners"]["edges"]
+    }
+    assert by_id == {
+        teacher_id: as_instructor(expected_menu(state, True)),
+        other_id: expected_menu(state, True),
+    }

@@ -283,6 +283,18 @@ async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) 
     )
 
 
+async def _remove_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+    await ctx.db.execute(
+        delete(m.CourseInstructor).where(
+            pairs_in(
+                m.CourseInstructor.course_id,
+                m.CourseInstructor.user_id,
+                sorted({(learner.course_id, learner.user_id) for learner in learners}),
+            )
+        )
+    )
+
+
 async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     await _emit(ctx, "lms_on_unassigned", learners)
     await ctx.db.execute(
@@ -407,10 +419,25 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="Make Instructor",
         kind=ActionKind.MUTATION,
         position=100,
-        applies=lambda learner: True,
+        applies=lambda learner: not learner.is_instructor,
         run=_make_instructor,
         description="Grants instructor rights on this course.",
         summary=lambda params: "Made an instructor of this course.",
+        not_applicable=lambda learner: "This learner is an instructor of this course already.",
+    ),
+    # Offered instead of make_instructor to a learner who holds the rights (same place).
+    ActionDefinition(
+        key="remove_instructor",
+        label="Remove Instructor Rights",
+        kind=ActionKind.MUTATION,
+        position=100,
+        applies=lambda learner: learner.is_instructor,
+        run=_remove_instructor,
+        description="Takes back instructor rights on this course; the learner stays enrolled.",
+        destructive=True,
+        confirm="Remove this learner's instructor rights on this course?",
+        summary=lambda params: "Instructor rights on this course removed.",
+        not_applicable=lambda learner: "This learner is not an instructor of this course.",
     ),
     ActionDefinition(
         key="unassign",

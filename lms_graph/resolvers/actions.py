@@ -31,7 +31,7 @@ def available_actions(ctx: Context, enrollment: EnrollmentRecord) -> Any:
 def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
     """What the menu needs of a learner, when the page query read it all."""
     course = enrollment.course
-    if course is None or enrollment.has_quiz is None:
+    if course is None or enrollment.has_quiz is None or enrollment.is_instructor is None:
         return None
     return (
         enrollment.id,
@@ -44,6 +44,7 @@ def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
         enrollment.attempt_number,
         enrollment.attempt_id,
         enrollment.version,
+        enrollment.is_instructor,
     )
 
 

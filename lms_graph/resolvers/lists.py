@@ -205,6 +205,19 @@ def _has_quiz(course_id: int) -> Any:
     )
 
 
+def _is_instructor(course_id: int) -> Any:
+    """Whether the learner holds instructor rights on the course (menus need it): one
+    primary-key probe per row of the page."""
+    return (
+        exists()
+        .where(
+            m.CourseInstructor.course_id == literal(course_id, literal_execute=True),
+            m.CourseInstructor.user_id == m.Enrollment.user_id,
+        )
+        .label("is_instructor")
+    )
+
+
 def _learner_from_row(course: CourseRecord) -> Callable[[Sequence[str]], Callable[[Any], Any]]:
     """Records of a page of learners, built from plain row tuples by position."""
 
@@ -278,6 +291,7 @@ def _learners_page_parts(course_id: int, spec: LearnerQuery, today: dt.date) -> 
         query = query.add_columns(
             *(getattr(_ASSIGNER, column.key).label(f"a_{column.key}") for column in USER_COLUMNS),
             _has_quiz(course_id),
+            _is_instructor(course_id),
         )
         found = (query, _learner_keys(spec), learners_count(course_id, spec, today))
         if len(_PAGE_PARTS) >= _PAGE_PARTS_SIZE:

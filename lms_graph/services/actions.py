@@ -293,11 +293,7 @@ async def _run(
         if action.applies(learner):
             fitting.append(learner)
         else:
-            outcomes[eid] = Outcome.skipped(
-                "NOT_APPLICABLE",
-                f"{action.label} does not apply to a learner who is "
-                f"{learner.state.value.replace('_', ' ').lower()}.",
-            )
+            outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", _not_applicable(action, learner))
     if fitting:
         for _plugin, vetoes in await tx.lms.call_hook(
             "lms_veto_action",
@@ -340,6 +336,13 @@ async def _run(
         dry_run=request.dry_run,
         outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
     )
+
+
+def _not_applicable(action: ActionDefinition, learner: MenuLearner) -> str:
+    if action.not_applicable is not None:
+        return action.not_applicable(learner)
+    state = learner.state.value.replace("_", " ").lower()
+    return f"{action.label} does not apply to a learner who is {state}."
 
 
 async def _performed_by_plugins(

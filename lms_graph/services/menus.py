@@ -28,6 +28,10 @@ def _learners_query(ids: Sequence[int]) -> Any:
     has_quiz = exists().where(
         m.Chapter.course_id == m.Enrollment.course_id, m.Chapter.kind == ChapterKind.QUIZ.value
     )
+    is_instructor = exists().where(
+        m.CourseInstructor.course_id == m.Enrollment.course_id,
+        m.CourseInstructor.user_id == m.Enrollment.user_id,
+    )
     return (
         select(
             m.Enrollment.id,
@@ -40,6 +44,7 @@ def _learners_query(ids: Sequence[int]) -> Any:
             m.Enrollment.attempt_number,
             m.Attempt.id.label("attempt_id"),
             m.Enrollment.version,
+            is_instructor.label("is_instructor"),
         )
         .join(m.Attempt, CURRENT_ATTEMPT)
         .join(m.Course, m.Course.id == m.Enrollment.course_id)
@@ -47,10 +52,10 @@ def _learners_query(ids: Sequence[int]) -> Any:
     )
 
 
-LearnerRow = tuple[int, int, int, str, CourseKind, str, bool, int, int, int]
+LearnerRow = tuple[int, int, int, str, CourseKind, str, bool, int, int, int, bool]
 """What a menu needs of one learner, in ``_learners_query``'s column order: enrollment ID,
 user ID, course ID, course type, course kind, state, has_quiz, attempt number, attempt ID,
-version."""
+version, is_instructor."""
 
 
 async def load_learners(
@@ -70,10 +75,8 @@ async def learners_of(
     every plugin's facts: only the hooks' statements."""
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
     if rows and lms.implements("lms_learner_facts"):
-        refs = [
-            LearnerRef(eid, user_id, course_id, course_type, attempt_id, attempt_number)
-            for eid, user_id, course_id, course_type, _, _, _, attempt_number, attempt_id, _ in rows
-        ]
+        # Enrollment, user, course, course type, attempt ID, attempt number (``LearnerRow``).
+        refs = [LearnerRef(row[0], row[1], row[2], row[3], row[8], row[7]) for row in rows]
         for _plugin, answer in await lms.call_hook("lms_learner_facts", db=db, learners=refs):
             for enrollment_id, values in answer.items():
                 facts[enrollment_id].update(values)
@@ -94,6 +97,7 @@ async def learners_of(
             version=version,
             viewer_is_admin=is_admin,
             facts=facts.get(eid, no_facts),
+            is_instructor=bool(is_instructor),
         )
         for (
             eid,
@@ -106,6 +110,7 @@ async def learners_of(
             attempt_number,
             attempt_id,
             version,
+            is_instructor,
         ) in rows
     }
 
