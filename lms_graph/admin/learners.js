@@ -21,6 +21,7 @@ const WILL_BE = {
   change_session: "will be moved to the session",
   mark_no_show: "will be marked as no-show",
   make_instructor: "will be made instructors",
+  remove_instructor: "will lose their instructor rights",
   generate_certificate: "will get a certificate",
   remove_certificate: "will lose their certificate",
 };
