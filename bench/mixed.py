@@ -159,9 +159,6 @@ class Stored:
     """History lines (of the counted kinds) and SCORM commits, by record and enrollment."""
     statement_ids: frozenset[str]
 
-    def total(self) -> int:
-        return self.rows.total() + len(self.statement_ids)
-
 
 async def _stored(engine: AsyncEngine) -> Stored:
     rows: collections.Counter[tuple[str, int]] = collections.Counter()
@@ -184,18 +181,38 @@ async def _stored(engine: AsyncEngine) -> Stored:
     return Stored(rows=rows, statement_ids=frozenset(ids))
 
 
-async def _settled(engine: AsyncEngine, seconds: float = 30) -> Stored:
-    """What is stored once nothing more arrives (a request the client gave up on may
-    still be running in the server)."""
-    last = await _stored(engine)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        now = await _stored(engine)
-        if now.total() == last.total():
-            return now
-        last = now
-    return last
+def _log_records(log_path: Path, start: int) -> list[dict[str, object] | str]:
+    """The server's log lines since byte ``start``: JSON records, or raw text."""
+    with log_path.open("rb") as log:
+        log.seek(start)
+        raw = log.read()
+    records: list[dict[str, object] | str] = []
+    for line in raw.decode(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = line
+        records.append(record if isinstance(record, dict) else line)
+    return records
+
+
+async def _drained(
+    log_path: Path, start: int, expected: int, seconds: float = 60
+) -> tuple[int, float]:
+    """Wait until the server has finished ``expected`` requests (one access line each,
+    written when a request ends, even one its client gave up on): how many were still
+    running when the wait ended, and how long it was."""
+    started = time.monotonic()
+    while True:
+        finished = sum(
+            1
+            for record in _log_records(log_path, start)
+            if isinstance(record, dict) and record.get("logger") == "lms_graph.access"
+        )
+        waited = time.monotonic() - started
+        if finished >= expected or waited > seconds:
+            return max(0, expected - finished), waited
+        await asyncio.sleep(0.5)
 
 
 async def _not_started(engine: AsyncEngine, enrollment_ids: set[int]) -> set[int]:
@@ -344,25 +361,20 @@ def _check_writes(tally: Tally, before: Stored, after: Stored, not_started: set[
 
 def _log_summary(log_path: Path, start: int) -> None:
     """The server's warnings and errors logged since byte ``start``, grouped."""
-    with log_path.open("rb") as log:
-        log.seek(start)
-        raw = log.read()
     groups: collections.Counter[str] = collections.Counter()
-    for line in raw.decode(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            groups[f"(not JSON) {line[:160]}"] += 1
+    for record in _log_records(log_path, start):
+        if isinstance(record, str):
+            groups[f"(not JSON) {record[:160]}"] += 1
             continue
-        if not isinstance(record, dict) or record.get("level") in ("DEBUG", "INFO"):
+        if record.get("level") in ("DEBUG", "INFO"):
             continue
-        cause = (record.get("traceback") or "").strip().splitlines()[-1:]
+        cause = str(record.get("traceback") or "").strip().splitlines()[-1:]
         message = str(record.get("message", ""))[:120]
         groups[f"{record.get('level')} {record.get('logger')}: {message} {' '.join(cause)}"] += 1
     if not groups:
         print("  Server log: no warnings or errors.")
         return
-    print(f"  Server log: {sum(groups.values())} warnings and errors, by kind:")
+    print(f"  Server log: {groups.total()} warnings and errors, by kind:")
     for what, count in groups.most_common(8):
         print(f"    {count} x {what[:300]}")
 
@@ -411,7 +423,19 @@ async def _backend(backend: str, args: argparse.Namespace) -> tuple[list[Row], i
             tally, seconds = await _phase(port, world, rest_auth, clients, args)
             phase_rows = _rows(backend, clients, tally, seconds)
             _print_phase(phase_rows, tally, seconds)
-            after = await _settled(engine)
+            # Requests whose client gave up may still be running: their writes count.
+            reached = sum(
+                tally.kinds[kind].sent
+                - sum(n for label, n in tally.kinds[kind].errors.items() if "connection" in label)
+                for kind in mixed_traffic.KINDS
+            )
+            running, waited = await _drained(log_path, log_start, reached)
+            if running or waited > 1:
+                print(
+                    f"  The server finished its requests {waited:.0f} s after the last answer; "
+                    f"{running} were still running then"
+                )
+            after = await _stored(engine)
             not_started = await _not_started(engine, tally.started_ok)
             lost += _check_writes(tally, before, after, not_started)
             _log_summary(log_path, log_start)
