@@ -368,9 +368,9 @@ def _log_summary(log_path: Path, start: int) -> None:
             continue
         if record.get("level") in ("DEBUG", "INFO"):
             continue
-        cause = str(record.get("traceback") or "").strip().splitlines()[-1:]
-        message = str(record.get("message", ""))[:120]
-        groups[f"{record.get('level')} {record.get('logger')}: {message} {' '.join(cause)}"] += 1
+        cause = " ".join(str(record.get("traceback") or "").strip().splitlines()[-1:])
+        message = " ".join(str(record.get("message", "")).split())[:120]
+        groups[f"{record.get('level')} {record.get('logger')}: {message} {cause}".strip()] += 1
     if not groups:
         print("  Server log: no warnings or errors.")
         return
