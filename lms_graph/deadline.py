@@ -1,14 +1,14 @@
 """Every request has a deadline (``LMS_REQUEST_TIMEOUT``): past it, it is stopped.
 
-``Deadline`` (ASGI middleware) runs the rest of the app in a task of its own and
-waits for it at most ``request_timeout`` seconds. When the time is up and nothing
-of the response has been sent, the task is cancelled and the client gets 503 with
-code ``TIMEOUT`` at once: a GraphQL-shaped body on ``/graphql``, ``{"error",
-"code"}`` elsewhere. The cancellation unwinds the request as an exception would: a
-write transaction in progress rolls back (SQLAlchemy discards a connection
-cancelled in the middle of a statement, so no broken one goes back to the pool), and
-the request's read connection is given back once the statement it is running ends
-(those statements are shielded; see ``RequestConnection``).
+``Deadline`` (ASGI middleware) sets a timer of ``request_timeout`` seconds. When it
+goes off and nothing of the response has been sent, the request's task is cancelled
+and the client gets 503 with code ``TIMEOUT`` at once, sent from a task of its own:
+a GraphQL-shaped body on ``/graphql``, ``{"error", "code"}`` elsewhere. The
+cancellation unwinds the request as an exception would: a write transaction in
+progress rolls back (SQLAlchemy discards a connection cancelled in the middle of a
+statement, so no broken one goes back to the pool), and the request's read
+connection is given back once the statement it is running ends (those statements
+are shielded; see ``RequestConnection``).
 
 The deadline covers the time until the response starts, the request body's upload
 included. It never cuts a response half-way: once the first bytes are sent (a
@@ -87,6 +87,11 @@ class Deadline:
             await self.app(scope, receive, send)
             return
         progress = _Progress()
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        loop = asyncio.get_running_loop()
+        refusal: asyncio.Task[None] | None = None
 
         async def guarded_send(message: Message) -> None:
             if progress.stopped:
@@ -95,40 +100,42 @@ class Deadline:
                 progress.started = True
             await send(message)
 
-        async def run() -> None:
-            await self.app(scope, receive, guarded_send)
+        def expire() -> None:
+            nonlocal refusal
+            if progress.started or progress.committed:
+                return  # too far along to be stopped: it runs its course
+            progress.stopped = True
+            metrics.note_error(scope, CODE)
+            logger.warning(
+                "request stopped at its deadline of %g s: %s %s",
+                self.seconds,
+                scope.get("method"),
+                scope.get("path"),
+            )
+            # The 503 leaves at once, from a task of its own, while the request unwinds
+            # (a read statement in flight finishes first: see RequestConnection).
+            refusal = loop.create_task(_refuse(send, scope, self.seconds))
+            task.cancel()
 
+        timer = loop.call_later(self.seconds, expire)
         token = _progress.set(progress)
         try:
-            task = asyncio.create_task(run())
-        finally:
-            _progress.reset(token)
-        try:
-            await asyncio.wait({task}, timeout=self.seconds)
+            await self.app(scope, receive, guarded_send)
         except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if task.done() or progress.started or progress.committed:
-            await task  # finished, or too far along to be stopped: let it run its course
-            return
-        progress.stopped = True
-        task.cancel()
-        metrics.note_error(scope, CODE)
-        logger.warning(
-            "request stopped at its deadline of %g s: %s %s",
-            self.seconds,
-            scope.get("method"),
-            scope.get("path"),
-        )
-        await _refuse(send, scope, self.seconds)
-        await _unwound(task)
-
-
-async def _unwound(task: asyncio.Task[None]) -> None:
-    """Wait for a cancelled request to clean up (roll back, give connections back)."""
-    await asyncio.wait({task})
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("a request stopped at its deadline failed", exc_info=task.exception())
+            if not progress.stopped or task.uncancel() > cancelling:
+                raise  # not (only) the deadline: cancelled from outside
+        except Exception:
+            if not progress.stopped:
+                raise
+            logger.exception("a request stopped at its deadline failed while unwinding")
+        else:
+            if progress.stopped:  # the app swallowed the cancellation
+                task.uncancel()
+        finally:
+            timer.cancel()
+            _progress.reset(token)
+        if refusal is not None:
+            await refusal
 
 
 def _message(seconds: float) -> str:

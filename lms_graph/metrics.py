@@ -33,6 +33,7 @@ import dataclasses
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -200,9 +201,16 @@ class _PoolCollector(Collector):
         yield from (checked_out, idle, size, checkouts, waited)
 
 
+_pool_waits: weakref.WeakKeyDictionary[Pool, _Waits] = weakref.WeakKeyDictionary()
+
+
 def _time_checkouts(pool: Pool) -> _Waits:
-    """Time every ``pool.connect()`` (SQLAlchemy has no event before a checkout)."""
-    waits = _Waits()
+    """Time every ``pool.connect()`` (SQLAlchemy has no event before a checkout); once
+    per pool, however many apps share it."""
+    waits = _pool_waits.get(pool)
+    if waits is not None:
+        return waits
+    waits = _pool_waits[pool] = _Waits()
     connect = pool.connect
 
     def timed_connect() -> Any:

@@ -128,6 +128,11 @@ class Slow:
         self.http = http
         self.gql = GraphQLClient(http)
         self.timed = timed
+        self.invalidated = 0
+        event.listen(lms.db.engine.sync_engine, "invalidate", self._invalidated)
+
+    def _invalidated(self, *args: Any) -> None:
+        self.invalidated += 1
 
     async def post(self, query: str, variables: dict[str, Any], token: str) -> Response:
         return await self.http.post(
@@ -230,6 +235,9 @@ async def test_a_mutation_stopped_at_the_deadline_writes_nothing(
     assert slow.timed.started_at is not None
     assert DEADLINE <= slow.timed.started_at - started < DEADLINE + 1.0
     assert await slow.users("slow@example.com") == 0
+    # Cancelled in the middle of a statement, the connection is discarded, not pooled;
+    # cancelled between statements, it rolled back and is as good as any.
+    assert (slow.invalidated > 0) is in_statement
     await _served_afterwards(slow, admin)
     # The same user can be created now: the stopped transaction holds nothing.
     response = await slow.post(
