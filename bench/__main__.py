@@ -4,6 +4,7 @@ python -m bench [OPTIONS]             the dashboard query beside PostGraphile (b
 python -m bench dashboard [OPTIONS]   the same
 python -m bench actions [OPTIONS]     the mass actions benchmark (bench/actions.py)
 python -m bench imports [OPTIONS]     the CSV import benchmark (bench/imports.py)
+python -m bench documents [OPTIONS]   what hostile GraphQL documents cost (bench/documents.py)
 python -m bench load [OPTIONS]        mixed traffic at 50 and 200 clients (bench/mixed.py)
 python -m bench all                   every benchmark but load, with its default options
 """
@@ -15,12 +16,13 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import actions, dashboard, imports, mixed
+from bench import actions, dashboard, documents, imports, mixed
 
 BENCHMARKS: dict[str, Callable[[list[str]], Coroutine[Any, Any, None]]] = {
     "dashboard": dashboard.main,
     "actions": actions.main,
     "imports": imports.main,
+    "documents": documents.main,
     "load": mixed.main,
 }
 
