@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("certificates") as batch:
-        batch.drop_column("revoked_by_id")
+    # A plain column (no index, no constraint): ALTER TABLE DROP COLUMN on both databases
+    # (SQLite 3.35 and later), no table copy.
+    op.drop_column("certificates", "revoked_by_id")
