@@ -24,6 +24,9 @@ from lms_graph.errors import BadInput
 from lms_graph.spreadsheet import safe_cell
 
 CHUNK_BYTES = 64 * 1024
+MAX_CELL_LENGTH = 1_000
+"""Characters in a cell: about three times the longest email address, so that every real
+identifier fits while a pasted paragraph or a binary file does not."""
 _LINE_END = re.compile(r"\r\n|\n|\r")
 MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -100,8 +103,26 @@ def too_large(max_bytes: int) -> FileTooLarge:
 
 
 def _shown(cells: Sequence[str]) -> str:
+    """Cells as an error message repeats them: short, control characters as ``?``."""
     text = ",".join(cells)
-    return text if len(text) <= 80 else text[:77] + "..."
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def _check_cells(cells: Sequence[str], number: int) -> None:
+    """No NUL character (a binary or UTF-16 file; PostgreSQL cannot store one) and no cell
+    over ``MAX_CELL_LENGTH``: the file is refused, and the message repeats neither."""
+    for cell in cells:
+        if "\x00" in cell:
+            raise BadInput(
+                f"Row {number} holds a NUL character, which a CSV text file never has (is it "
+                "a workbook or a UTF-16 file?): save it as 'CSV UTF-8' and upload it again."
+            )
+        if len(cell) > MAX_CELL_LENGTH:
+            raise BadInput(
+                f"Row {number} has a cell longer than {MAX_CELL_LENGTH} characters: is this "
+                "the right file?"
+            )
 
 
 def read_table(
@@ -116,8 +137,9 @@ def read_table(
     lines are skipped but keep their number), and the SHA-256 of the file's bytes.
 
     Refused whole (``BadInput``): not UTF-8, over ``max_bytes`` (``FileTooLarge``),
-    empty, another header, more than ``max_rows`` data rows, a cell over the ``csv``
-    module's field limit, or text the ``csv`` module cannot read.
+    empty, another header, more than ``max_rows`` data rows, a NUL character, a cell
+    over ``MAX_CELL_LENGTH`` (or over the ``csv`` module's field limit, which stops
+    reading before the cell is seen), or text the ``csv`` module cannot read.
     """
     lines = _Lines(file, max_bytes)
     reader = csv.reader(lines, strict=False)
@@ -127,6 +149,7 @@ def read_table(
     try:
         for cells in reader:
             number += 1
+            _check_cells(cells, number)
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if not seen_header:

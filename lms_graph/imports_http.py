@@ -33,6 +33,7 @@ from lms_graph.csvfiles import MEDIA_TYPE, FileTooLarge, too_large, write_rows
 from lms_graph.downloads import download_user_id, sign
 from lms_graph.errors import BadInput, LMSError, NotFound, Unauthenticated
 from lms_graph.ids import decode_id, to_global_id
+from lms_graph.schema.inputs import check_text
 from lms_graph.services.imports import (
     FAILURES_HEADER,
     HEADER,
@@ -143,7 +144,7 @@ async def _upload(lms: LMS, request: Request) -> Response:
         course_id = decode_id(_required(request.query_params.get("courseId"), "courseId"), "Course")
         limit = lms.settings.max_upload_bytes
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit + _FORM_OVERHEAD:
+        if length.isascii() and length.isdigit() and int(length) > limit + _FORM_OVERHEAD:
             raise too_large(limit)
         content_type = request.headers.get("content-type", "").lower()
         if not content_type.startswith("multipart/form-data"):
@@ -156,8 +157,11 @@ async def _upload(lms: LMS, request: Request) -> Response:
                 if file.size is not None and file.size > limit:
                     raise too_large(limit)
                 fields = {name: form.get(name) for name in _FIELDS}
-                if any(not isinstance(value, str | None) for value in fields.values()):
-                    raise BadInput("Only `file` may be a file; the other fields are text.")
+                for name, value in fields.items():
+                    if not isinstance(value, str | None):
+                        raise BadInput("Only `file` may be a file; the other fields are text.")
+                    if value is not None:
+                        check_text(name, value)  # as the mutation's arguments are checked
                 import_request = ImportRequest(
                     course_id=course_id,
                     file_name=file.filename or "import.csv",

@@ -27,6 +27,7 @@ from lms_graph.schema.enrollments import Enrollment
 from lms_graph.schema.errors import ErrorCodes
 from lms_graph.schema.execution import FastExecutionContext
 from lms_graph.schema.imports import ImportMutation, ImportQuery
+from lms_graph.schema.inputs import InputChecks
 from lms_graph.schema.mutation import Mutation
 from lms_graph.schema.query import Query
 from lms_graph.schema.suggestions import QuietExecutionContext
@@ -118,6 +119,7 @@ def _extensions(lms: LMS, error_codes: type[SchemaExtension]) -> list[Any]:
     settings = lms.settings
     extensions: list[Any] = [
         error_codes,
+        InputChecks,  # strings and JSON values checked before anything runs
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         # Parsed and validated once (dashboards send the same few documents again and
         # again), the limits checked first: schema/documents.py.

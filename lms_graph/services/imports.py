@@ -375,7 +375,8 @@ async def _store(
     failures: list[ImportFailure],
 ) -> ImportReportRecord:
     message = report_message(imported, len(failures), request.dry_run)
-    file_name = posixpath.basename(request.file_name.replace("\\", "/")).strip()[:255]
+    printable = "".join(char for char in request.file_name if char.isprintable())  # no NUL
+    file_name = posixpath.basename(printable.replace("\\", "/")).strip()[:255]
     file_name = file_name or "import.csv"
     report_id = (
         await tx.db.execute(

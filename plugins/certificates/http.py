@@ -38,7 +38,15 @@ def routes(lms: LMS) -> list[BaseRoute]:
     ]
 
 
+MAX_CODE_LENGTH = 64
+"""Characters in a verification code (its column): a longer one names no certificate."""
+
+
 async def _row(lms: LMS, code: str) -> Any:
+    """The certificate with this code, or None. A code no certificate can have (too long,
+    or holding a NUL character, which PostgreSQL cannot compare) is not looked up."""
+    if len(code) > MAX_CODE_LENGTH or "\x00" in code:
+        return None
     async with lms.db.reader() as conn:
         return (
             await conn.execute(

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
 from lms_graph import BadInput, EnrollmentRecord, Forbidden
+from plugins.scorm_xapi.bodies import readable
+from plugins.scorm_xapi.iris import MAX_ID
 from plugins.scorm_xapi.tables import scorm_commits, xapi_statements
 
 DEFAULT_PAGE = 20
@@ -70,7 +72,7 @@ def _read_cursor(cursor: str) -> tuple[dt.datetime, int, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, rank, pk = raw.split("|")
         moment = dt.datetime.fromisoformat(at)
-        if moment.tzinfo is None:
+        if moment.tzinfo is None or not 0 <= int(pk) <= MAX_ID:
             raise ValueError
         return moment, int(rank), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -118,7 +120,7 @@ async def activity_page(
             statement_id=row.statement_id,
             verb=row.verb_id,
             activity_id=row.activity_id,
-            statement=row.body,
+            statement=readable(row.body),
             data=None,
         )
         for row in statements
@@ -131,7 +133,7 @@ async def activity_page(
             verb=None,
             activity_id=None,
             statement=None,
-            data=row.data,
+            data=readable(row.data),
         )
         for row in commits
     ]

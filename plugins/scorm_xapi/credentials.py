@@ -67,7 +67,9 @@ def basic_pair(authorization: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     key, colon, secret = decoded.partition(":")
-    return (key, secret) if colon else None
+    if not colon or "\x00" in key:  # no key holds one; PostgreSQL could not compare it
+        return None
+    return key, secret
 
 
 async def basic_viewer(db: SQLExecutor, key: str, secret: str) -> Viewer | None:

@@ -4,6 +4,7 @@
 - ``PUT /xapi/statements?statementId=``: one statement under that id; 204.
 - ``GET /xapi/statements``: by ``statementId``/``voidedStatementId``, or filtered.
 - ``GET /xapi/about``: the xAPI versions spoken (no credentials needed).
+- ``HEAD`` on each xAPI resource: what GET answers, without the body (never a write).
 - ``POST /scorm/runtime/{enrollmentId}``: a SCORM API adapter's commit.
 
 xAPI requests must send ``X-Experience-API-Version: 1.0.x``; every xAPI answer
@@ -14,7 +15,6 @@ Basic with an xAPI API key and secret (``createXapiCredential``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lms_graph import LMS, BadInput, LMSError, Viewer, decode_id, download_viewer
+from plugins.scorm_xapi.bodies import dumps, loads
 from plugins.scorm_xapi.credentials import basic_pair, basic_viewer
 from plugins.scorm_xapi.lrs import store_statements, validate_batch
 from plugins.scorm_xapi.retrieval import SINGLE_PARAMS, get_one, get_page
@@ -49,16 +50,27 @@ def routes(lms: LMS) -> list[BaseRoute]:
         return await _xapi(lms, request)
 
     async def about(request: Request) -> Response:
-        return JSONResponse({"version": [VERSION]}, headers={VERSION_HEADER: VERSION})
+        return _for_method(
+            request, JSONResponse({"version": [VERSION]}, headers={VERSION_HEADER: VERSION})
+        )
 
     async def runtime(request: Request) -> Response:
         return await _runtime(lms, request)
 
     return [
+        # Starlette answers HEAD wherever GET is allowed; the handlers treat it as GET.
         Route("/xapi/statements", statements, methods=["GET", "POST", "PUT"]),
         Route("/xapi/about", about, methods=["GET"]),
         Route("/scorm/runtime/{enrollment_id}", runtime, methods=["POST"]),
     ]
+
+
+def _for_method(request: Request, response: Response) -> Response:
+    """The response itself, or for HEAD its status and headers (Content-Length of the GET
+    answer included) without the body."""
+    if request.method != "HEAD":
+        return response
+    return Response(status_code=response.status_code, headers=dict(response.headers))
 
 
 def _error(error: LMSError, headers: dict[str, str] | None = None) -> Response:
@@ -99,14 +111,21 @@ async def _json_body(request: Request) -> Any:
             "Send statements as application/json (multipart/mixed attachments are not "
             "supported; reference attachments by fileUrl)."
         )
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadInput("The request body is not valid JSON.") from None
+    return loads(await request.body())
+
+
+def _check_parameters(request: Request) -> None:
+    """Query parameters are compared with stored text: none may hold a NUL character."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise BadInput("A query parameter holds a NUL character (%00).")
 
 
 async def _xapi(lms: LMS, request: Request) -> Response:
+    return _for_method(request, await _statements(lms, request))
+
+
+async def _statements(lms: LMS, request: Request) -> Response:
     headers = {VERSION_HEADER: VERSION}
     try:
         version = request.headers.get(VERSION_HEADER)
@@ -114,8 +133,9 @@ async def _xapi(lms: LMS, request: Request) -> Response:
             raise BadInput(f"Send the header {VERSION_HEADER}: 1.0.3.")
         if not _ACCEPTED_VERSION.match(version.strip()):
             raise BadInput(f"{VERSION_HEADER} {version!r} is not supported; send 1.0.3.")
+        _check_parameters(request)
         viewer = await request_viewer(lms, request)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return await _get(lms, viewer, request, headers)
         if request.method == "PUT":
             return await _put(lms, viewer, request, headers)
@@ -154,7 +174,12 @@ async def _get(lms: LMS, viewer: Viewer, request: Request, headers: dict[str, st
         else:
             page = await get_page(lms, conn, viewer, params)
             body = {"statements": page.statements, "more": page.more}
-    return JSONResponse(body, headers={**headers, CONSISTENT_HEADER: iso(consistent)})
+    # What was stored long ago (a NaN, say) is written as JSON can hold it.
+    return Response(
+        dumps(body),
+        media_type="application/json",
+        headers={**headers, CONSISTENT_HEADER: iso(consistent)},
+    )
 
 
 async def _runtime(lms: LMS, request: Request) -> Response:

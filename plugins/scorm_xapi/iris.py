@@ -17,7 +17,10 @@ PREFIX = "urn:lms-graph:"
 ACCOUNT_HOME = "urn:lms-graph:users"
 """``account.homePage`` of agents named by their user ID (``account.name``: the relay ID)."""
 
-_ACTIVITY = re.compile(r"^urn:lms-graph:(course|chapter):([1-9][0-9]{0,17})$")
+_ACTIVITY = re.compile(r"^urn:lms-graph:(course|chapter):([1-9][0-9]{0,9})$")
+MAX_ID = 2**31 - 1
+"""The largest key of a course or chapter (the core's ``INTEGER`` keys): an IRI naming a
+larger one names nothing of ours, as ``decode_id`` has it for IDs."""
 
 
 def course_iri(course_id: int) -> str:
@@ -31,7 +34,9 @@ def chapter_iri(chapter_id: int) -> str:
 def parse_activity(iri: str) -> tuple[str, int] | None:
     """``("course", 12)`` or ``("chapter", 34)`` for one of ours, else None."""
     match = _ACTIVITY.match(iri)
-    return (match.group(1), int(match.group(2))) if match else None
+    if match is None or int(match.group(2)) > MAX_ID:
+        return None
+    return match.group(1), int(match.group(2))
 
 
 def agent_of(user_id: int, email: str | None, name: str | None) -> dict[str, Any]:

@@ -50,6 +50,9 @@ from plugins.scorm_xapi.tables import (
 COURSE_TYPES = ("scorm", "xapi")
 MAX_BATCH = 500
 """Statements in one POST; more is refused with 413."""
+MAX_KEY_LENGTH = 1024
+"""Characters in what the LRS files a statement under (its actor's identifier, an Agent
+or Group object's, its verb id, its activity id): the length of those columns."""
 
 
 class TooLarge(LMSError):
@@ -90,12 +93,30 @@ def validate_batch(raw: Any) -> list[dict[str, Any]]:
             check_statement(statement, path)
         except StatementError as error:
             raise BadInput(str(error)) from None
+        _check_keys(statement, path)
         if "id" in statement:
             identifier = str(statement["id"]).lower()
             if identifier in seen:
                 raise BadInput(f"{path}.id: the batch holds statement {identifier} twice.")
             seen.add(identifier)
     return batch
+
+
+def _check_keys(statement: Mapping[str, Any], path: str) -> None:
+    """What the statement is filed under fits its column (a valid IRI may be longer)."""
+    obj = statement["object"]
+    kind = object_type(obj)
+    keys = {
+        "actor": actor_key(statement["actor"]),
+        "verb.id": statement["verb"]["id"],
+        "object": actor_key(obj) if kind in ("Agent", "Group") else None,
+        "object.id": obj["id"] if kind == "Activity" else None,
+    }
+    for where, key in keys.items():
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            raise BadInput(
+                f"{path}.{where}: the identifier is longer than {MAX_KEY_LENGTH} characters."
+            )
 
 
 def _check_rights(viewer: Viewer, batch: Sequence[Mapping[str, Any]]) -> None:

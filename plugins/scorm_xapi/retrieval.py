@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from lms_graph import LMS, BadInput, NotFound, SQLExecutor, Viewer
+from plugins.scorm_xapi.bodies import loads
 from plugins.scorm_xapi.statements import (
     StatementError,
     actor_key,
@@ -120,9 +121,9 @@ def _filters(params: Mapping[str, str]) -> dict[str, Any]:
             )
     if "agent" in params:
         try:
-            agent = json.loads(params["agent"])
+            agent = loads(params["agent"], "agent")
             check_agent(agent, "agent")
-        except (ValueError, StatementError) as error:
+        except (BadInput, StatementError) as error:
             raise BadInput(
                 f"agent must be an Agent or identified Group as JSON ({error})."
             ) from None
@@ -146,9 +147,10 @@ def _filters(params: Mapping[str, str]) -> dict[str, Any]:
             except StatementError as error:
                 raise BadInput(str(error)) from None
     limit = params.get("limit", "0")
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()):
         raise BadInput("limit must be a whole number (0: the server's page size).")
-    found["limit"] = min(int(limit), PAGE) or PAGE
+    digits = limit.lstrip("0")  # however many digits: any limit past a page is a page
+    found["limit"] = PAGE if not digits or len(digits) > 3 else min(int(digits), PAGE)
     return found
 
 

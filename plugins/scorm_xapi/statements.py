@@ -297,7 +297,9 @@ def _definition(value: Any, path: str) -> None:
     if "extensions" in definition:
         _extensions(definition["extensions"], f"{path}.extensions")
     interaction = definition.get("interactionType")
-    if interaction is not None and interaction not in INTERACTION_TYPES:
+    if interaction is not None and (
+        not isinstance(interaction, str) or interaction not in INTERACTION_TYPES
+    ):
         raise _fail(
             f"{path}.interactionType", f"must be one of {', '.join(sorted(INTERACTION_TYPES))}."
         )
