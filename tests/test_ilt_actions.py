@@ -216,8 +216,12 @@ async def test_a_freed_seat_goes_to_the_first_on_the_waitlist(
         await gql.data(ENROLL, {"id": session["id"]}, token=actor.token)
     assert await taken(gql, session["id"], admin) == 1
 
-    # A no-show frees Anna's seat: Ben, first in line, gets it and is told.
-    await run(gql, admin, "mark_no_show", [anna_id])
+    # A no-show frees Anna's seat: Ben, first in line, gets it and is told; the outcome
+    # names him (he changed too).
+    no_show = one_outcome(await run(gql, admin, "mark_no_show", [anna_id]))
+    assert no_show["message"].endswith(
+        f"seat freed. The seat went to {ben.user.name}, next on the waitlist."
+    )
     ben_seen = await learner(gql, ben_id, admin)
     assert ben_seen["state"] == "ENROLLED_IN_SESSION"
     assert ben_seen["session"]["id"] == session["id"]
@@ -229,7 +233,9 @@ async def test_a_freed_seat_goes_to_the_first_on_the_waitlist(
     assert await taken(gql, session["id"], admin) == 1
 
     # A move frees Ben's seat: Cleo gets it.
-    await change_session(gql, admin, [ben_id], other["id"])
+    moved = one_outcome(await change_session(gql, admin, [ben_id], other["id"]))
+    assert moved["message"].startswith("Moved to Other (")
+    assert moved["message"].endswith(f"The seat went to {cleo.user.name}, next on the waitlist.")
     cleo_seen = await learner(gql, cleo_id, admin)
     assert cleo_seen["state"] == "ENROLLED_IN_SESSION"
     assert cleo_seen["waitlistPosition"] is None
@@ -247,8 +253,34 @@ async def test_removal_from_a_session_promotes_the_waitlist(
     await gql.data(ENROLL, {"id": session["id"]}, token=ben.token)
     result = await run(gql, admin, "remove", [anna_id], params={"scope": "SESSION"})
     assert statuses(result) == [("OK", None)]
+    assert one_outcome(result)["message"].endswith(
+        f"The seat went to {ben.user.name}, next on the waitlist."
+    )
     assert (await learner(gql, ben_id, admin))["state"] == "ENROLLED_IN_SESSION"
     assert await taken(gql, session["id"], admin) == 1
+
+
+async def test_each_freed_seat_names_the_learner_who_got_it(
+    gql: GraphQLClient, world: World
+) -> None:
+    """Two no-shows in one run, one learner waiting: the first freed seat is hers, the
+    second goes to nobody, and a dry run names her too (nothing written)."""
+    admin = await world.admin()
+    course = await ilt_course(world)
+    session = await new_session(gql, admin, course, capacity=2, waitlist=True)
+    people = await learners(world, course, admin, 3)
+    for actor, _ in people:
+        await gql.data(ENROLL, {"id": session["id"]}, token=actor.token)
+    (_, anna_id), (_, ben_id), (cleo, cleo_id) = people
+    went_to = f"The seat went to {cleo.user.name}, next on the waitlist."
+    preview = await run(gql, admin, "mark_no_show", [anna_id, ben_id], dryRun=True)
+    assert [o["message"].endswith(went_to) for o in preview["outcomes"]] == [True, False]
+    assert (await learner(gql, cleo_id, admin))["waitlistPosition"] == 1
+    result = await run(gql, admin, "mark_no_show", [anna_id, ben_id])
+    messages = [outcome["message"] for outcome in result["outcomes"]]
+    assert messages[0].endswith(went_to)
+    assert messages[1].endswith("seat freed.")
+    assert (await learner(gql, cleo_id, admin))["state"] == "ENROLLED_IN_SESSION"
 
 
 async def test_remove_with_scope_session_keeps_the_course(gql: GraphQLClient, world: World) -> None:

@@ -26,6 +26,7 @@ from lms_graph import (
 )
 from plugins.ilt.seats import (
     Placement,
+    Promoted,
     active_seats,
     lock_for_placing,
     place,
@@ -42,6 +43,14 @@ SESSION_SCOPES = frozenset({"SESSION", "BOTH"})
 
 def is_ilt(learner: MenuLearner) -> bool:
     return learner.course_type == KEY
+
+
+def _seat_went_to(successor: Promoted | None) -> str:
+    """The outcome's last sentence when the seat left went to someone on the waitlist:
+    everyone an action changes is named in its outcomes."""
+    if successor is None:
+        return ""
+    return f" The seat went to {successor.name}, next on the waitlist."
 
 
 def _may_change_session(learner: MenuLearner) -> bool:
@@ -85,7 +94,8 @@ async def _change_session(
         match result.placement:
             case Placement.SEATED:
                 outcomes[learner.enrollment_id] = Outcome.ok(
-                    f"Moved to {session.label}." if result.left else f"Added to {session.label}."
+                    (f"Moved to {session.label}." if result.left else f"Added to {session.label}.")
+                    + _seat_went_to(result.successor)
                 )
             case Placement.FULL:
                 outcomes[learner.enrollment_id] = Outcome.skipped(
@@ -122,9 +132,10 @@ async def _mark_no_show(
         for attempt_id, active in (await active_seats(ctx.tx, list(by_attempt))).items()
         if active.status == SeatStatus.ENROLLED.value
     }
-    freed = await release(
+    released = await release(
         ctx.tx, list(held), mark=SeatStatus.NO_SHOW, action="mark_no_show", note=ctx.note
     )
+    freed = released.held
     message = ctx.params.get("message")
     if message:
         await notify(
@@ -141,7 +152,10 @@ async def _mark_no_show(
         )
     return {
         learner.enrollment_id: (
-            Outcome.ok(f"No-show in {freed[learner.attempt_id].session.label}; seat freed.")
+            Outcome.ok(
+                f"No-show in {freed[learner.attempt_id].session.label}; seat freed."
+                + _seat_went_to(released.successors.get(learner.attempt_id))
+            )
             if learner.attempt_id in freed
             else Outcome.skipped("NOT_APPLICABLE", "The learner holds no session seat.")
         )
@@ -159,8 +173,8 @@ ACTIONS = (
         run=_change_session,
         description=(
             "Moves the learner to another session of this course, or adds one who has none. "
-            "A full session refuses (SESSION_FULL); one overlapping another of the learner's "
-            "sessions too (SCHEDULE_CLASH), unless allowClash is true."
+            "A full session refuses; so does one overlapping another of the learner's "
+            "sessions, unless overlapping sessions are allowed."
         ),
         params=(
             ActionParam("sessionId", "ID", True, "Session"),
@@ -261,12 +275,16 @@ async def perform(
 async def _remove_from_session(
     ctx: ActionContext, learners: Sequence[MenuLearner]
 ) -> Mapping[int, Outcome]:
-    freed = await release(
+    released = await release(
         ctx.tx, [learner.attempt_id for learner in learners], action="remove", note=ctx.note
     )
+    freed = released.held
     return {
         learner.enrollment_id: (
-            Outcome.ok(f"Removed from {freed[learner.attempt_id].session.label}.")
+            Outcome.ok(
+                f"Removed from {freed[learner.attempt_id].session.label}."
+                + _seat_went_to(released.successors.get(learner.attempt_id))
+            )
             if learner.attempt_id in freed
             else Outcome.skipped(
                 "NO_SESSION", "The learner holds no seat or waitlist place to remove."

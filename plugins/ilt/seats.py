@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, func, insert, not_, select, update
 
 from lms_graph import HistoryLine, Note, Tx, ids_param, notify, record_history, refresh_learners
-from plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, seats, sessions
+from plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, seats, sessions, users
 
 
 class Learner(Protocol):
@@ -88,11 +88,31 @@ PLACED = frozenset({Placement.SEATED, Placement.WAITLISTED})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Promoted:
+    """A learner given a freed seat from a session's waitlist."""
+
+    enrollment_id: int
+    name: str
+    session_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Placed:
-    """What became of one learner, and the session they left (a move) if any."""
+    """What became of one learner, the session they left (a move) if any, and who got
+    the seat they left there from its waitlist."""
 
     placement: Placement
     left: Session | None = None
+    successor: Promoted | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Released:
+    """What ``release`` freed: the seat or place each attempt held, and who got each
+    freed seat from the waitlist (both by the attempt ID of the learner who left)."""
+
+    held: dict[int, Active]
+    successors: dict[int, Promoted]
 
 
 # Statements built once (SQLAlchemy then reuses their compiled form), their IDs bound as
@@ -123,7 +143,8 @@ _ACTIVE_SEATS = (
 )
 _DELETE_SEATS = delete(seats).where(ids_param(seats.c.id, "seat_ids"))
 _WAITING = (
-    select(seats.c.id, seats.c.session_id, seats.c.enrollment_id, seats.c.user_id)
+    select(seats.c.id, seats.c.session_id, seats.c.enrollment_id, seats.c.user_id, users.c.name)
+    .join(users, users.c.id == seats.c.user_id)
     .where(
         ids_param(seats.c.session_id, "session_ids"),
         seats.c.status == SeatStatus.WAITLISTED.value,
@@ -294,12 +315,14 @@ async def place(
             for learner in placed
         ],
     )
-    freed = {
-        held.session.id
+    leavers = [
+        (held.enrollment_id, held.session.id)
         for held in given_up
         if held.status == SeatStatus.ENROLLED.value and held.session.id != session.id
-    }
-    await promote(tx, freed)
+    ]
+    successors = hand_over(leavers, await promote(tx, {session_id for _, session_id in leavers}))
+    for enrollment_id, successor in successors.items():
+        decided[enrollment_id] = dataclasses.replace(decided[enrollment_id], successor=successor)
     await refresh_learners(tx.lms, tx.db, [learner.enrollment_id for learner in placed])
     return decided
 
@@ -320,16 +343,16 @@ async def release(
     mark: SeatStatus | None = None,
     action: str | None = None,
     note: str | None = None,
-) -> dict[int, Active]:
+) -> Released:
     """Free the seats (and waitlist places) these attempts hold: deleted, or kept with
     the status ``mark`` (a no-show). Promotes the waitlists of the freed sessions.
 
     With ``action``, writes a history line per learner freed and recomputes their
-    state. Returns what each attempt held, by attempt ID.
+    state. Returns what each attempt held and who got the seats freed.
     """
     held = await active_seats(tx, attempt_ids)
     if not held:
-        return held
+        return Released(held, {})
     seat_ids = [active.seat_id for active in held.values()]
     if mark is None:
         await tx.db.execute(_DELETE_SEATS, {"seat_ids": seat_ids})
@@ -354,17 +377,15 @@ async def release(
                 for active in held.values()
             ],
         )
-    await promote(
-        tx,
-        {
-            active.session.id
-            for active in held.values()
-            if active.status == SeatStatus.ENROLLED.value
-        },
-    )
+    leavers = [
+        (attempt_id, held[attempt_id].session.id)
+        for attempt_id in dict.fromkeys(attempt_ids)
+        if attempt_id in held and held[attempt_id].status == SeatStatus.ENROLLED.value
+    ]
+    promoted = await promote(tx, {session_id for _, session_id in leavers})
     if action is not None:
         await refresh_learners(tx.lms, tx.db, [active.enrollment_id for active in held.values()])
-    return held
+    return Released(held, hand_over(leavers, promoted))
 
 
 def _released_summary(active: Active, mark: SeatStatus | None) -> str:
@@ -375,9 +396,9 @@ def _released_summary(active: Active, mark: SeatStatus | None) -> str:
     return f"Removed from {active.session.label}."
 
 
-async def promote(tx: Tx, session_ids: Collection[int]) -> list[int]:
+async def promote(tx: Tx, session_ids: Collection[int]) -> list[Promoted]:
     """Give the free seats of these sessions to their waitlists, first come first
-    served; tell each promoted learner. Returns the promoted enrollment IDs."""
+    served; tell each promoted learner. Returns the learners promoted, in queue order."""
     if not session_ids:
         return []
     locked = await lock_sessions(tx, session_ids)
@@ -423,9 +444,24 @@ async def promote(tx: Tx, session_ids: Collection[int]) -> list[int]:
             for row in chosen
         ],
     )
-    promoted = [row.enrollment_id for row in chosen]
-    await refresh_learners(tx.lms, tx.db, promoted)
-    return promoted
+    await refresh_learners(tx.lms, tx.db, [row.enrollment_id for row in chosen])
+    return [Promoted(row.enrollment_id, row.name, row.session_id) for row in chosen]
+
+
+def hand_over(
+    leavers: Sequence[tuple[int, int]], promoted: Sequence[Promoted]
+) -> dict[int, Promoted]:
+    """Who got whose seat: ``leavers`` are ``(key, session ID)`` of the learners who
+    freed a seat, in order; each is paired with the next learner promoted into that
+    session (first freed, first given). Leavers whose seat nobody took are left out."""
+    queues: dict[int, deque[Promoted]] = defaultdict(deque)
+    for one in promoted:
+        queues[one.session_id].append(one)
+    successors: dict[int, Promoted] = {}
+    for key, session_id in leavers:
+        if queues[session_id]:
+            successors[key] = queues[session_id].popleft()
+    return successors
 
 
 async def seat_sessions(tx: Tx, attempt_ids: Collection[int], session_id: int) -> Mapping[int, int]:

@@ -116,7 +116,7 @@ Index(
 # --- the core's columns this plugin reads ----------------------------------------------
 
 courses = table("courses", column("id"), column("title"), column("course_type"), column("kind"))
-users = table("users", column("id"), column("active"))
+users = table("users", column("id"), column("active"), column("name"))
 enrollments = table(
     "enrollments",
     column("id"),
