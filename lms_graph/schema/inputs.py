@@ -72,9 +72,11 @@ _PLANS_SIZE = 256
 class _Refused(Exception):
     """A string (or number) that may not pass; ``where`` is filled in on the way out."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, *, located: bool = True) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.located = located
+        """Whether the message shows the path inside the value (not for nesting)."""
         self.where: list[str] = []
 
 
@@ -100,7 +102,7 @@ def check_text(name: str, value: str) -> None:
 
 def _nested(depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise _Refused(f"nests more than {MAX_DEPTH} levels of objects and lists")
+        raise _Refused(f"nests more than {MAX_DEPTH} levels of objects and lists", located=False)
 
 
 def check_value(value: Any, limit: int, depth: int = 1) -> None:
@@ -187,7 +189,7 @@ def _fields(
 
 
 def _refusal(refused: _Refused, subject: str, node: Node) -> GraphQLError:
-    where = subject + "".join(reversed(refused.where))
+    where = subject + ("".join(reversed(refused.where)) if refused.located else "")
     return GraphQLError(
         f"`{where}` {refused.problem}.", node, extensions={"code": "BAD_USER_INPUT"}
     )
