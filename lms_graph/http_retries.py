@@ -5,16 +5,23 @@ it afresh. A run is repeated only while nothing of its response has been sent. W
 attempts are spent, or the server is saturated, the client gets 503 with code
 ``TRY_AGAIN`` and ``Retry-After``. GraphQL is left to its own layer, which repeats each
 mutation on its own (``lms_graph.schema.transactions``) and answers in GraphQL errors.
+
+A client that goes away before its body has arrived gets nothing (there is no one to
+answer): an information line, not an error with a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lms_graph.retries import TryAgain, committed, retrying
+
+logger = logging.getLogger(__name__)
 
 
 class RetryTransactions:
@@ -23,14 +30,23 @@ class RetryTransactions:
         self.skip = frozenset(skip)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.skip:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.skip:
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:
+                logger.info("the client went away before its request was read")
             return
         body: list[Message] = []
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                logger.info("the client went away before its request was read")
+                return
             body.append(message)
-            if message["type"] != "http.request" or not message.get("more_body", False):
+            if not message.get("more_body", False):
                 break
         started = False
 
