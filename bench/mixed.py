@@ -1,7 +1,7 @@
 """``make bench-load``: mixed traffic against ``lms-graph serve``, on SQLite and PostgreSQL.
 
     python -m bench load [--backend sqlite|postgresql|both] [--clients 50,200]
-                         [--seconds 10] [--workers 2] [--timeout 10] [--max-requests N]
+                         [--seconds 10] [--workers 2] [--timeout 30] [--max-requests N]
                          [--postgres URL]
 
 Per backend: a fresh database (a temporary SQLite file, or a throwaway PostgreSQL
@@ -95,7 +95,9 @@ def _free_port() -> int:
         return port
 
 
-def _start(database_url: str, port: int, workers: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def _start(
+    database_url: str, port: int, workers: int, log: IO[bytes], deadline: float
+) -> subprocess.Popen[bytes]:
     script = Path(sys.executable).with_name("lms-graph")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "lms_graph"]
     command += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
@@ -105,18 +107,28 @@ def _start(database_url: str, port: int, workers: int, log: IO[bytes]) -> subpro
         "LMS_SECRET_KEY": SECRET_KEY,
         "LMS_PLUGINS": ",".join(mixed_seed.PLUGINS),
         "LMS_ENV": "production",
+        # The server gives up before the client does: a request too slow for the
+        # client ends in the server's 503 TIMEOUT, with nothing written.
+        "LMS_REQUEST_TIMEOUT": f"{deadline:g}",
     }
     return subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
+def server_deadline(client_timeout: float) -> float:
+    """``LMS_REQUEST_TIMEOUT`` for the served app: a little under the client's timeout."""
+    return max(1.0, client_timeout - 2.0)
+
+
 @contextlib.asynccontextmanager
-async def _serve(database_url: str, workers: int, log_path: Path) -> AsyncIterator[int]:
+async def _serve(
+    database_url: str, workers: int, log_path: Path, deadline: float
+) -> AsyncIterator[int]:
     """``lms-graph serve`` on a free loopback port, until it answers: the port."""
     port = _free_port()
     with log_path.open("ab") as log:
-        process = _start(database_url, port, workers, log)
+        process = _start(database_url, port, workers, log, deadline)
     try:
         await _wait_ready(port, process)
         yield port
@@ -402,7 +414,9 @@ async def _backend(backend: str, args: argparse.Namespace) -> tuple[list[Row], i
         )
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-load-log-")))
         log_path = folder / "server.log"
-        port = await stack.enter_async_context(_serve(url, args.workers, log_path))
+        port = await stack.enter_async_context(
+            _serve(url, args.workers, log_path, server_deadline(args.timeout))
+        )
         basic = await mixed_traffic.credentials(HOST, port, world, list(range(0, active, 2)))
         rest_auth = {
             number: {"Authorization": basic[number]}
@@ -490,7 +504,12 @@ async def main(argv: list[str]) -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
-    parser.add_argument("--timeout", type=float, default=10.0, help="client-side, per request")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="client-side, per request (the server's deadline is set 2 s shorter)",
+    )
     parser.add_argument(
         "--max-requests", type=int, default=100_000, help="per phase, all clients together"
     )
