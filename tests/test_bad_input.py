@@ -313,6 +313,27 @@ async def test_an_activity_cursor_past_the_integer_range_is_refused(
         assert "cursor" in message
 
 
+async def test_a_forged_cursor_holding_a_nul_character_is_refused(
+    lms: LMS, http: AsyncClient, scene: Scene
+) -> None:
+    """Cursors are not signed: one naming a learner's name with a NUL in it never reaches
+    PostgreSQL."""
+    check = await checker(lms, http, scene.admin)
+    query = (
+        "query ($c: ID!, $a: String) { course(id: $c) { learners(first: 1, after: $a, "
+        "orderBy: {field: NAME}) { edges { cursor } } } }"
+    )
+    course = gid("Course", scene.quiz_course)
+    body = await check.graphql(query, {"c": course})
+    cursor = body["data"]["course"]["learners"]["edges"][0]["cursor"]
+    values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    forged = [NUL if isinstance(value, str) else value for value in values]
+    assert forged != values
+    after = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    message = await check.refused(query, {"c": course, "a": after})
+    assert "cursor" in message
+
+
 # --- NUL characters and over-long strings in GraphQL -------------------------------------
 
 

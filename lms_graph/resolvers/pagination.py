@@ -89,6 +89,8 @@ def _decode_value(value: Any) -> Any:
         if "d" in value:
             return dt.date.fromisoformat(value["d"])
         raise ValueError("bad cursor value")
+    if isinstance(value, str) and "\x00" in value:  # no stored text holds one
+        raise ValueError("bad cursor value")
     return value
 
 
