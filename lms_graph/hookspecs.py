@@ -190,6 +190,30 @@ def lms_veto_action(
 
 
 @hookspec
+def lms_action_reach(
+    lms: LMS, db: SQLExecutor, actions: Sequence[str], learners: Sequence[MenuLearner]
+) -> Mapping[str, Mapping[int, Iterable[int]]] | None:
+    """The courses beyond each learner's own that running an action on them would write
+    to (a curriculum's member courses, a course your plugin keeps in step with another).
+
+    The viewer needs rights over each of them: a learner whose reach includes a course
+    the viewer does not manage is left out of that action's menu, and a run on them is
+    SKIPPED with code FORBIDDEN, with nothing of it written. Not called for admins (they
+    manage every course).
+
+    Args:
+        lms: the running service.
+        db: the caller's connection.
+        actions: the action keys in question (one for a run; those in a page's menus).
+        learners: the learners in question, of every course type.
+
+    Returns: ``{action_key: {enrollment_id: course_ids}}`` for the actions and learners
+    whose writes reach other courses, or None. Every result is merged (the courses
+    added up). Answer only for what your own code writes.
+    """
+
+
+@hookspec
 def lms_perform_action(
     lms: LMS, ctx: ActionContext, learners: Sequence[MenuLearner]
 ) -> Mapping[int, Outcome] | None:

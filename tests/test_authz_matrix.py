@@ -201,6 +201,32 @@ async def build_scene(lms: LMS) -> Scene:
     await act(
         lms, admin, "change_session", ilt_enrollment, sessionId=to_global_id("Session", morning)
     )
+    # Curricula the instructor teaches: Path P of P1 (theirs) and P2 (nobody's), Path Q
+    # of Q1 (theirs). Self is in both (and so in their courses), with a chapter of P2 done.
+    course_p1 = await world.course("Course P1")
+    course_p2 = await world.course("Course P2")
+    course_q1 = await world.course("Course Q1")
+    path_p = await world.curriculum("Path P", [course_p1, course_p2])
+    path_q = await world.curriculum("Path Q", [course_q1])
+    for course in (path_p, course_p1, path_q, course_q1):
+        await world.instructor(course, instructor)
+    [path_enrollment] = await world.assign(path_p, [learner], admin)
+    [path_q_enrollment] = await world.assign(path_q, [learner], admin)
+    async with lms.db.reader() as conn:
+        p2_enrollment, p2_chapter = (
+            await conn.execute(
+                select(m.Enrollment.id, m.Chapter.id)
+                .join(m.Chapter, m.Chapter.course_id == m.Enrollment.course_id)
+                .where(
+                    m.Enrollment.course_id == course_p2.id,
+                    m.Enrollment.user_id == learner.user.id,
+                )
+                .order_by(m.Chapter.position)
+            )
+        ).first() or (0, 0)
+    async with write(lms, await _viewer(lms, learner)) as tx:
+        await start_course(tx, course_p2.id)
+        await complete_chapter(tx, p2_enrollment, p2_chapter)
     csv = b"Email ID,Employee ID\nnobody@example.com,\n" + (f"{peer.user.email},\n".encode())
     report = await import_assignments(
         lms, await _viewer(lms, admin), ImportRequest(course_id=course_a.id), io.BytesIO(csv)
@@ -226,6 +252,11 @@ async def build_scene(lms: LMS) -> Scene:
         "session": morning,
         "other_session": afternoon,
         "credential": credential.id,
+        "path_p": path_p.id,
+        "course_p2": course_p2.id,
+        "path_enrollment": path_enrollment,
+        "path_q_enrollment": path_q_enrollment,
+        "p2_enrollment": p2_enrollment,
     }
     types = {
         "enrollment": "Enrollment",
@@ -248,6 +279,11 @@ async def build_scene(lms: LMS) -> Scene:
         "session": "Session",
         "other_session": "Session",
         "credential": "XapiCredential",
+        "path_p": "Course",
+        "course_p2": "Course",
+        "path_enrollment": "Enrollment",
+        "path_q_enrollment": "Enrollment",
+        "p2_enrollment": "Enrollment",
     }
     ids = {name: json.dumps(to_global_id(types[name], pk)) for name, pk in pks.items()}
     ids["code"] = code
@@ -481,6 +517,40 @@ ACTIONS: dict[str, Case] = {
     ),
     "view_quiz_insights": Case(
         _ON_ENROLLMENT % "quizInsights { score }", _NESTED, pick="quizInsights"
+    ),
+}
+
+
+# Rights over every course an action writes to (CONTRACT section 11): the instructor
+# teaches Path P and P1, not P2; Path Q and all of its courses.
+FORBIDDEN_BEYOND = answers("ok SKIPPED:FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN UNAUTHENTICATED")
+CURRICULA: dict[str, Case] = {
+    # Completing or resetting Path P would write to P2 as well.
+    "mark_complete on Path P": Case(
+        _action("mark_complete", "path_enrollment").document, FORBIDDEN_BEYOND
+    ),
+    "reset_progress on Path P": Case(
+        _action("reset_progress", "path_enrollment").document, FORBIDDEN_BEYOND
+    ),
+    "mark_complete on Path Q": _action("mark_complete", "path_q_enrollment"),
+    "reset_progress on Path Q, completed first": _action(
+        "reset_progress", "path_q_enrollment", "", ("mark_complete", "path_q_enrollment")
+    ),
+    # Only the curriculum's own row: allowed.
+    "update_due_date on Path P": _action(
+        "update_due_date", "path_enrollment", ", params: {dueDate: $future}"
+    ),
+    # Assigning Path P assigns P2 too.
+    "assignCourse to Path P": Case(
+        "mutation { assignCourse(input: {courseId: $path_p, userIds: [$outsider]}) "
+        "{ enrollments { id } } }",
+        ADMIN,
+        pick="enrollments",
+    ),
+    "learners of P2": Case("{ course(id: $course_p2) { learners { totalCount } } }", ADMIN),
+    # Of a learner, an instructor sees what belongs to their courses only.
+    "self's enrollment in P2": Case(
+        "{ node(id: $p2_enrollment) { id } }", answers("ok null null null ok UNAUTHENTICATED")
     ),
 }
 
@@ -815,6 +885,16 @@ async def test_every_mutation(lms: LMS) -> None:
     runner = Runner(lms)
     found = _listed(runner, "Mutation", _fields(lms, "Mutation"), MUTATIONS)
     await runner.writes({name: MUTATIONS[name] for name in found})
+    runner.verdict()
+
+
+async def test_actions_on_curricula(lms: LMS) -> None:
+    runner = Runner(lms)
+    reads = {
+        name: case for name, case in CURRICULA.items() if not case.document.startswith("mutation")
+    }
+    await runner.reads(reads)
+    await runner.writes({name: case for name, case in CURRICULA.items() if name not in reads})
     runner.verdict()
 
 

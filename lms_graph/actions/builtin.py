@@ -73,17 +73,24 @@ async def _emit(
         )
 
 
-async def _members(
-    ctx: ActionContext, learners: Sequence[MenuLearner], states: frozenset[LearnerState]
-) -> list[MenuLearner]:
-    """The member-course learners of curriculum learners, in the given states, leaving
-    out those the action names itself (they are acted on once)."""
+CASCADES: Mapping[str, frozenset[LearnerState]] = {
+    "reset_progress": frozenset(ALL_STATES - {S.NOT_STARTED}),
+    "mark_complete": frozenset(ALL_STATES - {S.COMPLETED}),
+}
+"""Actions that a curriculum learner's run carries to their member courses, and the
+member-course states they act on there."""
+
+
+async def _member_rows(db: Any, learners: Sequence[MenuLearner]) -> list[Any]:
+    """(curriculum enrollment ID, member enrollment ID, member course ID, member state) of
+    the curriculum learners among ``learners``: one statement, none without curricula."""
     curricula = [learner for learner in learners if learner.course_kind is CourseKind.CURRICULUM]
     if not curricula:
         return []
     member = m.Enrollment.__table__.alias("member")
-    rows = await ctx.db.execute(
-        select(member.c.id)
+    attempt = m.Attempt.__table__.alias("member_attempt")
+    rows = await db.execute(
+        select(m.Enrollment.id, member.c.id, member.c.course_id, attempt.c.state)
         .select_from(m.Enrollment)
         .join(m.CurriculumCourse, m.CurriculumCourse.curriculum_id == m.Enrollment.course_id)
         .join(
@@ -92,12 +99,50 @@ async def _members(
             & (member.c.user_id == m.Enrollment.user_id)
             & member.c.unassigned_at.is_(None),
         )
+        .join(
+            attempt,
+            (attempt.c.enrollment_id == member.c.id)
+            & (attempt.c.number == member.c.attempt_number),
+        )
         .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in curricula]))
     )
+    return list(rows)
+
+
+async def _members(
+    ctx: ActionContext, learners: Sequence[MenuLearner], states: frozenset[LearnerState]
+) -> list[MenuLearner]:
+    """The member-course learners of curriculum learners, in the given states, leaving
+    out those the action names itself (they are acted on once)."""
+    rows = await _member_rows(ctx.db, learners)
+    if not rows:
+        return []
     named = {learner.enrollment_id for learner in learners}
-    ids = [eid for eid in rows.scalars() if eid not in named]
+    ids = [row[1] for row in rows if row[1] not in named and LearnerState(row[3]) in states]
     found = await load_learners(ctx.lms, ctx.db, ctx.tx.viewer, ids)
     return [learner for learner in found.values() if learner.state in states]
+
+
+@hookimpl
+async def lms_action_reach(
+    db: Any, actions: Sequence[str], learners: Sequence[MenuLearner]
+) -> Mapping[str, Mapping[int, Iterable[int]]] | None:
+    """A curriculum learner's Reset Progress and Mark as Complete write to their member
+    courses (those in a state the action changes)."""
+    cascading = [key for key in actions if key in CASCADES]
+    if not cascading:
+        return None
+    rows = await _member_rows(db, learners)
+    if not rows:
+        return None
+    found: dict[str, dict[int, set[int]]] = {}
+    for key in cascading:
+        states = CASCADES[key]
+        reached = found[key] = {}
+        for curriculum_enrollment, _, course_id, state in rows:
+            if LearnerState(state) in states:
+                reached.setdefault(curriculum_enrollment, set()).add(course_id)
+    return found
 
 
 async def _member_history(ctx: ActionContext, members: Sequence[MenuLearner]) -> None:
@@ -154,7 +199,7 @@ async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) 
 
 
 async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    members = await _members(ctx, learners, frozenset(ALL_STATES - {S.NOT_STARTED}))
+    members = await _members(ctx, learners, CASCADES["reset_progress"])
     everyone = [*learners, *members]
     completed = [learner for learner in everyone if learner.state is S.COMPLETED]
     open_ = [learner for learner in everyone if learner.state is not S.COMPLETED]
@@ -204,7 +249,7 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
 
 
 async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    members = await _members(ctx, learners, frozenset(ALL_STATES - {S.COMPLETED}))
+    members = await _members(ctx, learners, CASCADES["mark_complete"])
     everyone = [*learners, *members]
     await ctx.db.execute(
         update(m.Attempt)

@@ -58,7 +58,7 @@ async def prefetch_menus(ctx: Context, enrollments: Sequence[EnrollmentRecord]) 
         learners = await menus.learners_of(
             ctx.lms, ctx.db, ctx.viewer, [row for row in rows if row is not None]
         )
-        found = menus.menus_of(ctx.lms, ctx.viewer, learners)
+        found = await menus.menus_in_reach(ctx.lms, ctx.db, ctx.viewer, learners)
     else:
         found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, [e.id for e in enrollments])
     for enrollment in enrollments:

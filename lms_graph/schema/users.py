@@ -9,6 +9,7 @@ import strawberry
 
 from lms_graph.records import NotificationRecord, UserRecord
 from lms_graph.resolvers import lists
+from lms_graph.resolvers.credits import user_credits
 from lms_graph.schema.base import Connection, Info, Node, record_type_check
 
 if TYPE_CHECKING:
@@ -47,9 +48,14 @@ class User(Node):
     ) -> Connection[EnrollmentRef]:
         return await lists.user_enrollments(info.context, root.id, first, after)
 
-    @strawberry.field(description="Credits of the courses this user has completed.")
+    @strawberry.field(
+        description=(
+            "Credits of the courses this user has completed; an instructor sees those of "
+            "the courses they teach only."
+        )
+    )
     async def credits(self, root: strawberry.Parent[UserRecord], info: Info) -> float:
-        return await info.context.loaders.credits_by_user.load(root.id)
+        return await user_credits(info.context, root.id)
 
     @strawberry.field(description="The user's notifications, newest first (own or admin).")
     async def notifications(

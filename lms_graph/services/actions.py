@@ -3,9 +3,11 @@
 The steps, in order: validate params; resolve targets (IDs, or a course and a
 filter); refuse the whole run if the viewer does not manage every course
 involved; skip learners the action does not apply to (NOT_APPLICABLE) or that a
-plugin vetoes; claim the rest with a version check (those changed since they
-were read are STALE); run the action on what was claimed, set-based; write one
-history line per OK learner. ``dryRun`` does all of it and rolls back.
+plugin vetoes, and those for whom it would write to courses the viewer does not
+manage (FORBIDDEN, ``lms_action_reach``); claim the rest with a version check
+(those changed since they were read are STALE); run the action on what was
+claimed, set-based; write one history line per OK learner. ``dryRun`` does all
+of it and rolls back.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lms_graph.errors import BadInput, Conflict, Forbidden
 from lms_graph.resolvers.lists import LearnerQuery, learners_select
 from lms_graph.services.journal import record_history_for
 from lms_graph.services.menus import load_learners
+from lms_graph.services.reach import beyond_rights, forbidden, reach
 from lms_graph.services.tx import Tx, write
 from lms_graph.sql import pairs_in
 from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
@@ -307,6 +310,12 @@ async def _run(
                 if outcome.status is not OutcomeStatus.OK:  # a veto cannot pass a learner
                     outcomes.setdefault(eid, outcome)
     candidates = [learner for learner in fitting if learner.enrollment_id not in outcomes]
+    if candidates and not tx.viewer.is_admin:
+        found = (await reach(tx.lms, tx.db, [action.key], candidates)).get(action.key, {})
+        for learner in candidates:
+            if beyond_rights(tx.viewer, found, learner):
+                outcomes[learner.enrollment_id] = forbidden(action.label)
+        candidates = [learner for learner in candidates if learner.enrollment_id not in outcomes]
     claimed = await _claim(tx, candidates)
     for learner in candidates:
         if learner.enrollment_id not in claimed:

@@ -12,6 +12,7 @@ from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
+from lms_graph.services.reach import beyond_rights, reach
 from lms_graph.sql import ids_in
 from lms_graph.values import (
     ActionDefinition,
@@ -144,8 +145,29 @@ def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> d
     return found
 
 
+async def menus_in_reach(
+    lms: LMS, db: SQLExecutor, viewer: Viewer, learners: Mapping[int, MenuLearner]
+) -> dict[int, Menu]:
+    """``menus_of``, less the actions that would write, for a learner, to courses this
+    viewer does not manage (``lms_action_reach``; admins manage every course)."""
+    found = menus_of(lms, viewer, learners)
+    if viewer.is_admin:
+        return found
+    keys = sorted(
+        {action.key for menu in found.values() for action in menu if action.run is not None}
+    )
+    acted_on = [learners[eid] for eid, menu in found.items() if menu]
+    reached = await reach(lms, db, keys, acted_on)
+    for key, by_learner in reached.items():
+        for eid in by_learner:
+            menu = found.get(eid, ())
+            if beyond_rights(viewer, by_learner, learners[eid]):
+                found[eid] = tuple(action for action in menu if action.key != key)
+    return found
+
+
 async def menus(
     lms: LMS, db: SQLExecutor, viewer: Viewer, ids: Sequence[int]
 ) -> Mapping[int, Menu]:
     """Menus of many learners for this viewer; none for learners they do not manage."""
-    return menus_of(lms, viewer, await load_learners(lms, db, viewer, ids))
+    return await menus_in_reach(lms, db, viewer, await load_learners(lms, db, viewer, ids))
