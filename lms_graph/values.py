@@ -72,6 +72,22 @@ class LearnerProgress:
     chapters_completed: int
     questions_total: int
     questions_answered: int
+    chapters_progress: int = 0
+    """The chapters' own progress added up (0-100 each, what Chapter Insights shows: a
+    completed chapter 100, a quiz chapter its share of questions answered); a
+    curriculum's: 100 per completed course."""
+
+    @property
+    def work_done(self) -> int:
+        """The course's progress, 0-100: the mean of its chapters' progress, so answered
+        questions count toward their chapter; 100 only once every chapter is completed."""
+        total = self.chapters_total
+        if not total:
+            return 0
+        if self.chapters_completed >= total:
+            return 100
+        done = max(self.chapters_progress, 100 * self.chapters_completed)
+        return min(99, round(done / total))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -220,9 +220,10 @@ async def test_quiz_chapter_completes_when_every_question_is_answered(
     after_content = await _complete(gql, learner, enrollment_id, second["id"])
     assert (after_content["state"], after_content["progress"]) == ("IN_PROGRESS", 67)
 
-    # Wrong answer ("2 + 2?" is "4", choice 1): counted, marked wrong; the quiz goes on.
+    # Wrong answer ("2 + 2?" is "4", choice 1): counted, marked wrong; the quiz goes on,
+    # half answered (answered questions count toward their chapter).
     after_wrong = await _answer(gql, learner, enrollment_id, sum_question, 0)
-    assert (after_wrong["state"], after_wrong["progress"]) == ("IN_PROGRESS", 67)
+    assert (after_wrong["state"], after_wrong["progress"]) == ("IN_PROGRESS", 83)
     assert after_wrong["completedAt"] is None
     assert await _answers(lms, pk) == [(0, False)]
 
@@ -250,8 +251,9 @@ async def test_wrong_answers_still_complete_the_quiz(
     first, second = (q["id"] for q in quiz["questions"])
 
     after_one = await _answer(gql, learner, enrollment_id, first, 0)
-    # Answering is meaningful progress even before the quiz chapter is complete.
-    assert (after_one["state"], after_one["progress"]) == ("IN_PROGRESS", 0)
+    # Answering is meaningful progress even before the quiz chapter is complete, and
+    # shows: one of two questions answered is half the quiz.
+    assert (after_one["state"], after_one["progress"]) == ("IN_PROGRESS", 50)
     done = await _answer(gql, learner, enrollment_id, second, 1)
     assert (done["state"], done["progress"]) == ("COMPLETED", 100)
     assert await _answers(lms, pk) == [(0, False), (1, False)]

@@ -385,6 +385,11 @@ class LearnerMachine(RuleBasedStateMachine):
             .where(m.Chapter.course_id == m.Enrollment.course_id)
             .scalar_subquery()
         )
+        chapters_progress = (
+            select(func.coalesce(func.sum(m.ChapterProgress.progress), 0))
+            .where(m.ChapterProgress.attempt_id == m.Attempt.id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 m.Enrollment.id,
@@ -397,6 +402,7 @@ class LearnerMachine(RuleBasedStateMachine):
                 completed_chapters.label("done"),
                 answered.label("answered"),
                 total.label("total"),
+                chapters_progress.label("chapters_progress"),
             )
             .join(m.Course, m.Course.id == m.Enrollment.course_id)
             .join(
@@ -531,6 +537,7 @@ def _progress(row: Any) -> LearnerProgress:
         chapters_completed=row.done,
         questions_total=0,
         questions_answered=row.answered,
+        chapters_progress=row.chapters_progress,
     )
 
 

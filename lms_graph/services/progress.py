@@ -31,7 +31,7 @@ def core_status(learner: LearnerProgress) -> LearnerStatus:
     if learner.started_at is None and learner.chapters_started == 0:
         return LearnerStatus(LearnerState.NOT_STARTED, 0)
     total = learner.chapters_total
-    progress = round(100 * learner.chapters_completed / total) if total else 0
+    progress = learner.work_done
     if total and learner.chapters_completed == total:
         return LearnerStatus(LearnerState.COMPLETED, 100)
     if learner.course_kind is CourseKind.CURRICULUM and (learner.chapters_completed or progress):
@@ -63,12 +63,19 @@ def _course_snapshot_query(ids: Sequence[int]) -> object:
     questions_answered = (
         select(func.count()).where(m.QuizAnswer.attempt_id == m.Attempt.id).scalar_subquery()
     )
+    # Each chapter's own progress (a quiz: its share of questions answered), added up.
+    chapters_progress = (
+        select(func.coalesce(func.sum(m.ChapterProgress.progress), 0))
+        .where(m.ChapterProgress.attempt_id == m.Attempt.id)
+        .scalar_subquery()
+    )
     return _base_snapshot(ids).add_columns(
         chapters_total.label("chapters_total"),
         chapters_started.label("chapters_started"),
         chapters_completed.label("chapters_completed"),
         questions_total.label("questions_total"),
         questions_answered.label("questions_answered"),
+        chapters_progress.label("chapters_progress"),
     )
 
 
@@ -138,6 +145,7 @@ async def _curriculum_snapshots(tx: Tx, ids: Sequence[int]) -> list[LearnerProgr
             chapters_completed=counts[head["enrollment_id"]][2],
             questions_total=0,
             questions_answered=0,
+            chapters_progress=100 * counts[head["enrollment_id"]][2],
         )
         for head in heads
     ]

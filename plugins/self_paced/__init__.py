@@ -3,7 +3,8 @@
 Meaningful progress is a completed chapter or an answered quiz question: a learner
 who only opened the course is STARTED, one who did either is IN_PROGRESS, and one
 who completed every chapter (a quiz chapter completes with its last answer) has
-COMPLETED the course.
+COMPLETED the course. Progress is the mean of the chapters' progress, so answered
+questions count toward their quiz chapter (``LearnerProgress.work_done``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def status(learner: LearnerProgress) -> LearnerStatus:
     total = learner.chapters_total
     if total and learner.chapters_completed == total:
         return LearnerStatus(LearnerState.COMPLETED, 100)
-    progress = round(100 * learner.chapters_completed / total) if total else 0
+    progress = learner.work_done
     if learner.chapters_completed or learner.questions_answered:
         return LearnerStatus(LearnerState.IN_PROGRESS, progress)
     return LearnerStatus(LearnerState.STARTED, progress)
