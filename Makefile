@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load example clean
+.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load bench-documents example clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-all: install
 ## clients on SQLite and PostgreSQL; e.g. make bench-load BENCH_ARGS="--backend sqlite".
 bench-load: install
 	$(BIN)/python -m bench load $(BENCH_ARGS)
+
+## What hostile GraphQL documents cost (server CPU ms each, docs/security.md#document-cost);
+## e.g. make bench-documents BENCH_ARGS="--production --runs 9".
+bench-documents: install
+	$(BIN)/python -m bench documents $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

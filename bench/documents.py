@@ -7,7 +7,7 @@ limit, and aims at one cost: fragments spread in fan-out, fields repeated (graph
 ``OverlappingFieldsCanBeMergedRule`` compares every two), hundreds of operations,
 variables, directives, arguments, inline fragments, names a megabyte long (suggestions
 are computed from them), deep values. Those at the edge of the limits (2,000 pairs of
-repeated fields, 1,000 selections) are here too: they are answered, and are the costliest
+repeated fields, 500 selections) are here too: they are answered, and are the costliest
 a client may send.
 
 Each run sends the document with more spaces in front, so that nothing is cached (an
@@ -153,7 +153,7 @@ def edge_documents(schema: GraphQLSchema, settings: Settings) -> dict[str, str]:
     chains = _most_copies(settings.max_field_pairs, CHAIN_FIELDS)
     ids = _most_copies(settings.max_field_pairs, 1)
     viewers = _most_copies(settings.max_field_pairs, 2)
-    shared = 30
+    shared = settings.max_operations
     return {
         f"{viewers} x viewer {{ id }}": "{ " + _many("viewer { id }", viewers) + " }",
         f"{ids} x id": "{ viewer { " + _many("id", ids) + " } }",
@@ -182,6 +182,7 @@ def hostile_documents(schema: GraphQLSchema, settings: Settings) -> dict[str, st
     ops = _fill("query Q0 { __typename }", budget, 0)
     levels = _fill("fragment F0 on Query { ...F1 ...F1 }", budget, 12)
     frags = _fill("fragment F0 on User { id }", budget, 3)
+    spread_once = _fill("fragment F0 on User { id } ...F0", budget, 6)
     vars_ = _fill("$v0: Int", budget, 6)
     listed = _fill("$v0: LearnerState! = STARTED $v0", budget, 30)
     args = _fill("f0: 1", budget, 6)
@@ -196,7 +197,7 @@ def hostile_documents(schema: GraphQLSchema, settings: Settings) -> dict[str, st
         + _fan_out(20, "User", "id name"),
         "320 x viewer { id name }": "{ " + _many("viewer { id name }", 320) + " }",
         "400 x viewer { id }": "{ " + _many("viewer { id }", 400) + " }",
-        "320 x viewer { id name } beside a cycle": "{ "
+        "320 x viewer { id name } beside a cycle": "{ viewer { ...X } "
         + _many("viewer { id name }", 320)
         + " } fragment X on User { ...X }",
         "1,990 x id": "{ viewer { " + _many("id", 1990) + " } }",
@@ -207,6 +208,10 @@ def hostile_documents(schema: GraphQLSchema, settings: Settings) -> dict[str, st
         f"{ops} operations": _many("query Q{i} { __typename }", ops),
         f"{frags} unused fragments": "{ __typename } "
         + _many("fragment F{i} on User { id }", frags),
+        f"{spread_once} fragments spread once each": "{ viewer { "
+        + _many("...F{i}", spread_once)
+        + " } } "
+        + _many("fragment F{i} on User { id }", spread_once),
         "150 fragments in a web of cycles": "{ viewer { ...C0 } } "
         + " ".join(
             f"fragment C{i} on User {{ id ...C{(i + 1) % 150} ...C{(i + 7) % 150} }}"

@@ -31,10 +31,12 @@ class Settings:
     max_query_nodes: int = 50_000
     max_query_length: int = 32_768
     """Characters of a GraphQL document (variables not counted)."""
-    max_selections: int = 1000
+    max_selections: int = 500
     """Selections of a document, each fragment counted wherever it is spread."""
     max_field_pairs: int = 2000
     """Pairs of fields answering to one place of the response (``viewer`` 3 times: 3)."""
+    max_operations: int = 20
+    """Operations in one document (a request runs one of them)."""
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 200_000
@@ -91,6 +93,7 @@ class Settings:
             max_query_length=_int(env, "LMS_MAX_QUERY_LENGTH", defaults.max_query_length),
             max_selections=_int(env, "LMS_MAX_SELECTIONS", defaults.max_selections),
             max_field_pairs=_int(env, "LMS_MAX_FIELD_PAIRS", defaults.max_field_pairs),
+            max_operations=_int(env, "LMS_MAX_OPERATIONS", defaults.max_operations),
             max_body_bytes=_int(env, "LMS_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_upload_bytes=_int(env, "LMS_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_import_rows=_int(env, "LMS_MAX_IMPORT_ROWS", defaults.max_import_rows),

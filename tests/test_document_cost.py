@@ -67,7 +67,9 @@ async def production(lms: LMS) -> AsyncIterator[GraphQLClient]:
 
 @pytest.fixture
 async def small_limits(lms: LMS) -> AsyncIterator[GraphQLClient]:
-    async for client in _app(lms, max_selections=8, max_field_pairs=3, max_query_length=200):
+    async for client in _app(
+        lms, max_selections=8, max_field_pairs=3, max_query_length=200, max_operations=2
+    ):
         yield client
 
 
@@ -84,7 +86,7 @@ async def test_fragment_fan_out_is_refused_in_time(
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "3145727 selections" in error["message"]
-    assert "at most 1000" in error["message"]
+    assert "at most 500 are allowed" in error["message"]
     assert statements.count <= 1  # the viewer's lookup only: nothing ran
 
 
@@ -92,12 +94,18 @@ async def test_repeated_fields_are_refused_before_validation(
     gql: GraphQLClient, world: World
 ) -> None:
     admin = await world.admin()
-    query = "{ " + " ".join(["viewer { id name }"] * 320) + " }"
-    spent, body = await _timed(gql, query, admin.token)
+    reported = "{ " + " ".join(["viewer { id name }"] * 320) + " }"  # 960 selections
+    spent, body = await _timed(gql, reported, admin.token)
+    assert spent < CPU_BOUND, f"{spent:.3f} s"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "960 selections" in body["errors"][0]["message"]
+    fewer = "{ " + " ".join(["viewer { id name }"] * 150) + " }"  # 450, but 33,525 pairs
+    spent, body = await _timed(gql, fewer, admin.token)
     assert spent < CPU_BOUND, f"{spent:.3f} s"
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "'viewer' 320 times" in error["message"]
+    assert "'viewer' 150 times at one place of the response" in error["message"]
+    assert "33525 pairs of fields" in error["message"]
     assert "at most 2000 are allowed" in error["message"]
 
 
@@ -107,7 +115,8 @@ async def test_fragments_in_a_cycle_are_refused_before_validation(
     """A cycle anywhere would let the repeated fields past the limits (the walk cannot
     expand a cycle), and graphql-core would compare them before refusing the cycle."""
     admin = await world.admin()
-    query = "{ " + " ".join(["viewer { id name }"] * 320) + " } fragment X on User { ...Y }"
+    query = "{ viewer { ...X } " + " ".join(["viewer { id name }"] * 320)
+    query += " } fragment X on User { ...Y }"
     query += " fragment Y on User { enrollments { edges { node { user { ...X } } } } }"
     spent, body = await _timed(gql, query, admin.token)
     assert spent < CPU_BOUND, f"{spent:.3f} s"
@@ -218,6 +227,30 @@ async def test_document_length_limit(small_limits: GraphQLClient, world: World) 
     assert "201 characters long; at most 200" in error["message"]
 
 
+async def test_operations_in_one_document(small_limits: GraphQLClient, world: World) -> None:
+    admin = await world.admin()
+    two = "query A { viewer { id } } query B { viewer { name } }"
+    assert "errors" not in await small_limits(two, token=admin.token)
+    error = await small_limits.error(two + " query C { viewer { id } }", token=admin.token)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "The document holds 3 operations; at most 2 are allowed."
+
+
+async def test_unused_fragments_are_refused_before_validation(
+    gql: GraphQLClient, world: World
+) -> None:
+    """One error, not graphql-core's one per fragment after every other rule ran."""
+    admin = await world.admin()
+    unused = " ".join(f"fragment F{i} on User {{ id }}" for i in range(5))
+    body = await gql("{ viewer { ...G } } fragment G on User { id } " + unused, token=admin.token)
+    assert body["errors"] == [
+        {
+            "message": "Fragment 'F0' and 4 others are never used.",
+            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+        }
+    ]
+
+
 def test_settings_read_the_document_limits() -> None:
     settings = Settings.from_env(
         {
@@ -225,13 +258,11 @@ def test_settings_read_the_document_limits() -> None:
             "LMS_MAX_QUERY_LENGTH": "1000",
             "LMS_MAX_SELECTIONS": "50",
             "LMS_MAX_FIELD_PAIRS": "7",
+            "LMS_MAX_OPERATIONS": "3",
         }
     )
-    assert (settings.max_query_length, settings.max_selections, settings.max_field_pairs) == (
-        1000,
-        50,
-        7,
-    )
+    limits = settings.max_query_length, settings.max_selections, settings.max_field_pairs
+    assert (*limits, settings.max_operations) == (1000, 50, 7, 3)
 
 
 # --- walking fragments -----------------------------------------------------------------
@@ -269,10 +300,12 @@ def test_the_limit_walk_visits_each_fragment_once() -> None:
 
 
 def test_the_limit_walk_follows_long_chains_of_fragments() -> None:
-    """Fragments spreading one another 500 deep: no recursion through them."""
-    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(500))
-    document = parse("{ ...F0 } " + chain + " fragment F500 on Query { __typename }")
-    assert check_document(document, Settings()) == []
+    """Fragments spreading one another 1,500 deep (past Python's recursion limit): the
+    walk does not recurse through fragments."""
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(1500))
+    document = parse("{ ...F0 } " + chain + " fragment F1500 on Query { __typename }")
+    assert check_document(document, Settings(max_selections=2000)) == []
+    assert "1502 selections" in check_document(document, Settings())[0].message
 
 
 # --- operation names -------------------------------------------------------------------

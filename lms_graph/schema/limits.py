@@ -11,13 +11,20 @@ Per document, because graphql-core's validation (``OverlappingFieldsCanBeMergedR
 above all, which compares every two fields answering to one place of the response)
 grows faster than the document:
 
-- selections: field selections in all its operations, a fragment counted at each spread;
+- selections: fields, inline fragments and spreads in all its operations, a fragment's
+  counted at each spread;
 - repeated fields: fields answering to one place of the response (``viewer`` twice at
   the root, ``id`` in three fragments spread in one ``node``), counted in the pairs
-  graphql-core compares.
+  graphql-core compares;
+- operations: how many a document holds (graphql-core follows each one's variables
+  through every fragment it spreads).
 
 Introspection fields (``__schema``, ``__type``) count as selections only, so GraphiQL
 keeps working in development. Every refusal is a ``BAD_USER_INPUT`` error.
+
+Documents graphql-core would refuse anyway, but only after its costlier rules, are
+refused here with its code (``GRAPHQL_VALIDATION_FAILED``): fragments spreading
+themselves, fragments never used.
 
 Each fragment is measured once per document (``Walk``), however often it is spread, so
 the checks cost time linear in the document: ``F0 { ...F1 ...F1 } F1 { ...F2 ...F2 }
@@ -104,6 +111,8 @@ class Walk:
         self.max_page = max_page
         self.cycle: list[str] = []
         """Fragments spreading one another in a circle (the first circle found), if any."""
+        self.unused: list[str] = []
+        """Fragments no operation spreads, even through other fragments."""
         self._sizes: dict[str, Sizes] = {}
         self._measure_fragments()
 
@@ -111,6 +120,14 @@ class Walk:
         spreads = {
             name: _spread_names(fragment.selection_set) for name, fragment in self.fragments.items()
         }
+        used: set[str] = set()
+        reached = [name for op in self.operations for name in _spread_names(op.selection_set)]
+        while reached:
+            name = reached.pop()
+            if name in spreads and name not in used:
+                used.add(name)
+                reached += spreads[name]
+        self.unused = [name for name in self.fragments if name not in used]
         done: set[str] = set()
         for root in self.fragments:
             if root in done:
@@ -240,8 +257,21 @@ def _error(message: str, node: Any) -> GraphQLError:
 def check_document(document: DocumentNode, settings: Settings) -> list[GraphQLError]:
     """The limits a document breaks (none: it may go on to validation)."""
     walk = Walk(document, settings.max_page_size)
+    if len(walk.operations) > settings.max_operations:
+        return [
+            _error(
+                f"The document holds {len(walk.operations)} operations; at most "
+                f"{settings.max_operations} are allowed.",
+                walk.operations[settings.max_operations],
+            )
+        ]
+    # Invalid documents graphql-core would refuse too, after the costlier rules.
+    if walk.unused:
+        unused = f"Fragment '{_abbreviated(walk.unused[0])}'"
+        if len(walk.unused) > 1:
+            return [GraphQLError(f"{unused} and {len(walk.unused) - 1} others are never used.")]
+        return [GraphQLError(f"{unused} is never used.")]
     if walk.cycle:
-        # graphql-core would refuse it too (NoFragmentCyclesRule), after the costlier rules.
         circle = " -> ".join(f"'{_abbreviated(name)}'" for name in walk.cycle[:6])
         circle += " -> ..." if len(walk.cycle) > 6 else ""
         return [GraphQLError(f"Fragments may not spread themselves: {circle}.")]
