@@ -5,6 +5,7 @@ import { forgetToken, gql, loadToken, saveToken, whenSignedOut } from "./api.js"
 import { h, clear } from "./dom.js";
 import { assignDialog, importDialog } from "./import.js";
 import { LearnersView } from "./learners.js";
+import { errorText } from "./wording.js";
 
 const main = document.getElementById("main");
 const picker = document.getElementById("course-picker");
@@ -36,7 +37,7 @@ function signIn(message) {
 
 whenSignedOut((error) => {
   forgetToken();
-  signIn(error.message);
+  signIn(errorText(error));
 });
 
 signOut.addEventListener("click", () => {
@@ -52,7 +53,12 @@ function showCourse(id) {
   const params = new URLSearchParams(location.hash.slice(1));
   params.set("course", id);
   history.replaceState(null, "", `#${params}`);
-  const reload = () => view && view.load();
+  // After an assignment or an import: the result announced, the list as it is now.
+  const reload = (message) => {
+    if (!view) return;
+    if (message) view.announce(message);
+    view.load();
+  };
   view = new LearnersView(main, course, {
     onAssign: () => assignDialog(course, reload),
     onImport: () => importDialog(course, reload),
@@ -69,7 +75,7 @@ async function start() {
       courses(first: 100) { edges { node { id title kind courseType } } }
     }`);
   } catch (error) {
-    if (error.code !== "UNAUTHENTICATED") clear(main, h("p", { class: "error", role: "alert" }, error.message));
+    if (error.code !== "UNAUTHENTICATED") clear(main, h("p", { class: "error", role: "alert" }, errorText(error)));
     return;
   }
   if (!data.viewer) return signIn("This token is not valid any more.");

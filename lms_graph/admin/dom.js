@@ -46,18 +46,47 @@ export function today() {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
+/** One date format everywhere ("Dec 20, 2026"); times add the hour to the same. */
+const DATE = { year: "numeric", month: "short", day: "numeric" };
+
 export function formatDate(iso) {
   if (!iso) return "";
   const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
-  return new Date(y, m - 1, d).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+  return new Date(y, m - 1, d).toLocaleDateString(undefined, DATE);
 }
 
 export function formatDateTime(iso) {
-  return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+  return iso ? new Date(iso).toLocaleString(undefined, { ...DATE, hour: "numeric", minute: "2-digit" }) : "";
 }
 
-export function plural(count, one, many = `${one}s`) {
-  return `${count} ${count === 1 ? one : many}`;
+/** "1,234": counts people read. */
+export function count(n) {
+  return Number(n).toLocaleString();
+}
+
+export function plural(n, one, many = `${one}s`) {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+/** "1st", "2nd", "3rd", "4th"... */
+export function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+  return `${n}${suffix}`;
+}
+
+/** A progress indication for a request under way: an indeterminate bar and its words. */
+export function busyIndicator(label) {
+  return h("span", { class: "busy" }, h("progress", { "aria-label": label }), h("span", {}, label));
+}
+
+/** Focus the element marked data-focus=key (when it can take focus); true when done. */
+export function focusByKey(key, root = document) {
+  if (!key) return false;
+  const el = root.querySelector(`[data-focus="${CSS.escape(key)}"]`);
+  if (!el || el.disabled || el.closest("[hidden]") || !el.isConnected) return false;
+  el.focus();
+  return document.activeElement === el;
 }
 
 /** Start a download of a same-origin link (signed URLs carry their own token). */

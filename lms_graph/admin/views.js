@@ -2,8 +2,9 @@
 // certificates), chapter insights, quiz insights (with the .xlsx), SCORM/xAPI activity.
 
 import { gql } from "./api.js";
-import { h, download, formatDateTime, stateChip, stateLabel } from "./dom.js";
-import { openDialog, showError } from "./dialogs.js";
+import { h, clear, download, formatDateTime, stateChip, stateLabel } from "./dom.js";
+import { openDialog, scrollTable, showError, whileBusy } from "./dialogs.js";
+import { humanText } from "./wording.js";
 
 const VIEWS = {
   view_history: history,
@@ -12,22 +13,22 @@ const VIEWS = {
   view_activity: activity,
 };
 
-/** Open the view of a VIEW action; an unknown key (a plugin's) shows its description. */
+/** Open the view of a VIEW action (at once, busy until its data is there); an unknown
+key (a plugin's) shows its description. */
 export async function openView(action, row) {
   const view = VIEWS[action.key];
-  try {
-    const content = view ? await view(row) : h("p", {}, action.description || "This view has no page in the dashboard yet.");
-    openDialog(`${action.label}: ${row.user.name}`, content, { wide: true });
-  } catch (error) {
-    showError(error);
-  }
+  const content = h("div", { class: "view-content" });
+  const dialog = openDialog(`${action.label}: ${row.user.name}`, content, { wide: true });
+  if (!view) return clear(content, h("p", {}, humanText(action.description) || "This view has no page in the dashboard yet."));
+  const loaded = await whileBusy(dialog, `Loading ${action.label.replace(/^View /, "").toLowerCase()}…`, () => view(row));
+  if (loaded.ok) clear(content, loaded.result);
 }
 
 function table(headings, rows, empty) {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  return h("table", {},
+  return scrollTable(h("table", {},
     h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell))))));
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell)))))));
 }
 
 async function history(row) {
@@ -40,7 +41,7 @@ async function history(row) {
   const e = data.enrollment;
   return [
     table(["When", "What", "By", "Note"],
-      e.history.map((event) => [formatDateTime(event.at), event.summary, event.actor ? event.actor.name : "", event.note || ""]),
+      e.history.map((event) => [formatDateTime(event.at), humanText(event.summary), event.actor ? event.actor.name : "", event.note || ""]),
       "Nothing has happened yet."),
     h("h3", {}, "Attempts"),
     table(["Attempt", "State", "Progress", "Started", "Completed"],

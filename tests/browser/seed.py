@@ -31,9 +31,12 @@ DEACTIVATED = 2
 """The last learners are deactivated."""
 NOT_STARTED = 10
 """Of the main course's learners, in name order of creation: the first 10 have not
-started, the next 6 started, the next 6 are in progress, the rest completed."""
+started, the next 6 started, the next 6 are in progress (3 completed the first chapter,
+3 answered one of the quiz's two questions), the rest completed."""
 STARTED = 6
 IN_PROGRESS = 6
+QUIZ_STARTED = 3
+"""The last in-progress learners answered one question and completed no chapter."""
 OVERDUE = (1, 4, 11)
 """Learner numbers whose due date in the main course is a week ago."""
 OTHER_ASSIGNED = range(1, 6)
@@ -72,7 +75,12 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
                 ChapterSpec(
                     "Check your knowledge",
                     ChapterKind.QUIZ.value,
-                    [QuestionSpec("Who may report a hazard?", ["Only managers", "Anyone"], 1)],
+                    [
+                        QuestionSpec("Who may report a hazard?", ["Only managers", "Anyone"], 1),
+                        QuestionSpec(
+                            "Where is a near miss written down?", ["Nowhere", "The log"], 1
+                        ),
+                    ],
                 ),
             ],
         ),
@@ -109,11 +117,15 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
         )
     ).scalars()
     content = list(chapters)[:2]
-    question = (
+    questions = (
         await tx.db.execute(
-            select(m.Question.id).join(m.Chapter).where(m.Chapter.course_id == main.id)
+            select(m.Question.id)
+            .join(m.Chapter)
+            .where(m.Chapter.course_id == main.id)
+            .order_by(m.Question.position)
         )
-    ).scalar_one()
+    ).scalars()
+    first, second = questions
     for index, learner in enumerate(active):
         if index < NOT_STARTED:
             continue
@@ -121,11 +133,17 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
         enrollment_id = await start_course(learner_tx, main.id)
         if index < NOT_STARTED + STARTED:
             continue
+        if index >= NOT_STARTED + STARTED + IN_PROGRESS - QUIZ_STARTED and index < (
+            NOT_STARTED + STARTED + IN_PROGRESS
+        ):
+            await answer_quiz(learner_tx, enrollment_id, first, 1)
+            continue
         await complete_chapter(learner_tx, enrollment_id, content[0])
         if index < NOT_STARTED + STARTED + IN_PROGRESS:
             continue
         await complete_chapter(learner_tx, enrollment_id, content[1])
-        await answer_quiz(learner_tx, enrollment_id, question, 1)
+        await answer_quiz(learner_tx, enrollment_id, first, 1)
+        await answer_quiz(learner_tx, enrollment_id, second, 1)
     overdue = [learners[n - 1].id for n in OVERDUE]
     await tx.db.execute(
         update(m.Enrollment)

@@ -21,6 +21,7 @@ import httpx
 
 from lms_graph.auth import issue_token
 from lms_graph.core import LMS
+from lms_graph.ids import decode_id
 from lms_graph.migrations import upgrade
 from lms_graph.plugin_manager import installed_plugins
 from lms_graph.settings import Settings
@@ -48,18 +49,25 @@ class Server:
     token: str
     """The seeded admin's bearer token."""
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What the API itself says (to compare the page with)."""
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """What the API itself says (to compare the page with), as the admin or ``token``."""
         response = httpx.post(
             f"{self.base_url}/graphql",
             json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {self.token}"},
+            headers={"Authorization": f"Bearer {token or self.token}"},
             timeout=30,
         )
         body: dict[str, Any] = response.json()
         assert not body.get("errors"), body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+    def token_for(self, user_id: str) -> str:
+        """The bearer token of another user (a learner acting on their own), by global ID."""
+        settings = Settings(database_url="sqlite://", secret_key=SECRET, plugins=PLUGINS)
+        return issue_token(settings, decode_id(user_id, "User"))
 
 
 def browser_missing() -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -140,11 +141,11 @@ def test_update_due_date_through_its_form(page: Page, server: Server) -> None:
     page.get_by_role("menuitem", name="Update/Add Course Due Date").click()
 
     dialog = page.get_by_role("dialog", name="Update/Add Course Due Date")
-    dialog.get_by_label("Due date (empty removes it)").fill(due.isoformat())
+    dialog.get_by_label("Due date", exact=True).fill(due.isoformat())
     dialog.get_by_label("Note for the history (optional)").fill("Extended after leave")
     dialog.get_by_role("button", name="Update/Add Course Due Date").click()
 
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#status")).to_have_text(
         "Update/Add Course Due Date: done for Bruno Baptiste."
     )
     shown = page.evaluate(
@@ -194,7 +195,7 @@ def test_mass_reset_previews_then_runs(page: Page, server: Server) -> None:
         f"{len(fits)} done, {not_started} skipped: {reason}"
     )
     expect(done.locator("table.outcomes tbody tr")).to_have_count(len(learners))
-    expect(done.locator("table.outcomes tbody tr", has_text="SKIPPED")).to_have_count(not_started)
+    expect(done.locator("table.outcomes tbody tr", has_text="Skipped")).to_have_count(not_started)
     done.get_by_role("button", name="OK").click()
 
     after = course(server, MAIN_COURSE, {"assignment": "REQUIRED"})
@@ -337,9 +338,12 @@ def test_quiz_insights_view_and_its_workbook(page: Page, server: Server) -> None
     page.get_by_role("button", name="Actions for Chloe Anderson").click()
     page.get_by_role("menuitem", name="View Quiz Insights").click()
     dialog = page.get_by_role("dialog", name="View Quiz Insights: Chloe Anderson")
-    expect(dialog.get_by_role("heading", name="Check your knowledge: 1 of 1")).to_be_visible()
+    expect(dialog.get_by_role("heading", name="Check your knowledge: 2 of 2")).to_be_visible()
     expect(dialog.locator("tbody td")).to_have_text(
-        ["Who may report a hazard?", "Anyone", "Correct"]
+        [
+            *("Who may report a hazard?", "Anyone", "Correct"),
+            *("Where is a near miss written down?", "The log", "Correct"),
+        ]
     )
     with page.expect_download() as info:
         dialog.get_by_role("button", name="Download quiz insights (.xlsx)").click()
@@ -370,7 +374,7 @@ def test_ilt_session_picker_and_no_show_message(page: Page, server: Server) -> N
     expect(page.locator("#course-title")).to_have_text(ILT_COURSE)
     expect(page.get_by_role("columnheader", name="Session")).to_be_visible()
     target = row(page, "Alice Anderson")
-    expect(target.locator("td").nth(5)).to_have_text("None")
+    expect(target.locator("td").nth(5)).to_have_text("No session")
 
     target.get_by_role("button", name="Actions for Alice Anderson").click()
     page.get_by_role("menuitem", name="Change/Add to Session").click()
@@ -379,8 +383,8 @@ def test_ilt_session_picker_and_no_show_message(page: Page, server: Server) -> N
     expect(picker.locator("option")).to_have_count(3)  # a prompt and the two sessions
     picker.select_option(label=picker.locator("option", has_text="Evening class").inner_text())
     dialog.get_by_role("button", name="Change/Add to Session").click()
-    expect(page.get_by_role("status")).to_have_text(
-        "Change/Add to Session: done for Alice Anderson."
+    expect(page.locator("#status")).to_have_text(
+        re.compile(r"^Change/Add to Session: done for Alice Anderson\. Added to Evening class \(")
     )
     expect(target.locator("td").nth(5)).to_have_text("Evening class")
 
@@ -389,8 +393,13 @@ def test_ilt_session_picker_and_no_show_message(page: Page, server: Server) -> N
     dialog = page.get_by_role("dialog", name="Mark as No Show")
     dialog.locator("textarea[name=param-message]").fill("Please book another class.")
     dialog.get_by_role("button", name="Mark as No Show").click()
-    expect(page.get_by_role("status")).to_have_text("Mark as No Show: done for Alice Anderson.")
-    expect(target.locator("td").nth(5)).to_have_text("None")
+    expect(page.locator("#status")).to_have_text(
+        re.compile(
+            r"^Mark as No Show: done for Alice Anderson\. "
+            r"No-show in Evening class \(.*seat freed\.$"
+        )
+    )
+    expect(target.locator("td").nth(5)).to_have_text("No session")
     enrollment_id = target.get_attribute("data-id")
     data = server.graphql(
         "query N($id: ID!) { enrollment(id: $id) { user { notifications { body } } } }",
