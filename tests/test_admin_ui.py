@@ -98,3 +98,32 @@ def test_the_page_uses_only_what_any_frontend_may() -> None:
         (ASSETS / "style.css").read_text(),
     ]
     assert not any(re.search(r"https?://", text) for text in pages)
+
+
+CODES = (
+    "SESSION_FULL",
+    "SCHEDULE_CLASH",
+    "ALREADY_IN_SESSION",
+    "NOT_APPLICABLE",
+    "NO_SESSION",
+    "NOT_IN_SESSION",
+    "BAD_SESSION_ID",
+    "BAD_USER_INPUT",
+    "STALE",
+    "NOT_FOUND",
+    "FORBIDDEN",
+    "CONFLICT",
+    "TRY_AGAIN",
+    "TIMEOUT",
+)
+
+
+def test_api_codes_become_words_in_one_module() -> None:
+    """wording.js alone turns the API's codes into sentences; no other module writes a
+    code, or shows an outcome's or an error's ``code`` (the browser tests check that no
+    dialog ever shows one)."""
+    sources = {path.name: path.read_text() for path in ASSETS.glob("*.js")}
+    codes = re.compile(r"\b(?:" + "|".join(CODES) + r")\b")
+    assert [name for name, text in sources.items() if codes.search(text)] == ["wording.js"]
+    shown = re.compile(r"\b(?:o|outcome|error)\.code\b(?!\s*[!=]==)")  # compared, never shown
+    assert [name for name, text in sources.items() if shown.search(text)] == ["wording.js"]

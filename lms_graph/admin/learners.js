@@ -11,7 +11,7 @@ import {
 import { actionForm, inform, openDialog, outcomesTable, showError, whileBusy } from "./dialogs.js";
 import { actionMenu } from "./menu.js";
 import { openView } from "./views.js";
-import { errorText, outcomeText, summary } from "./wording.js";
+import { doneText, errorText, outcomeText, summary } from "./wording.js";
 
 const PAGE_SIZES = [10, 25, 50, 100];
 const ACTION = "key label description kind destructive confirm params { name type required label choices }";
@@ -337,12 +337,14 @@ export class LearnersView {
       if (!keys.has(text)) keys.set(text, newKey());
       return keys.get(text);
     };
+    let sent = null;
     const run = await actionForm(action, subject, {
       sessions,
       current: { dueDate: row.dueDate, sessionId: row.session ? row.session.id : null },
       busyLabel: `${action.label}: working for ${row.user.name}…`,
       onSubmit: async (form) => {
         const input = { action: action.key, enrollmentIds: [row.id], params: action.params.length ? form.params : null, note: form.note };
+        sent = input.params;
         const result = await runAction({ ...input, idempotencyKey: keyFor(input) });
         await this.load(); // the row and its menu as they are now, before the form closes
         return result;
@@ -350,7 +352,7 @@ export class LearnersView {
     });
     if (!run) return;
     const outcome = run.outcomes[0];
-    const said = outcome.message ? ` ${outcomeText(outcome)}` : "";
+    const said = outcome.message ? ` ${outcomeText(outcome)}` : doneText(action, sent) ? ` ${doneText(action, sent)}` : "";
     this.setStatus(outcome.status === "OK" ? `${action.label}: done for ${row.user.name}.${said}`
       : `${action.label} was not done for ${row.user.name}: ${outcomeText(outcome)}`, outcome.status === "FAILED");
   }

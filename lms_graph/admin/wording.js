@@ -178,6 +178,17 @@ export function description(action) {
   return action.key === "remove" ? null : humanText(action.description);
 }
 
+/** What a run did, when its outcome has no sentence of its own (the status line says it). */
+const DONE = {
+  update_due_date: (params) => (params.dueDate
+    ? `Due date: ${formatDate(params.dueDate)}.`
+    : "Due date removed: the course is now Optional."),
+};
+
+export function doneText(action, params) {
+  return DONE[action.key] ? DONE[action.key](params || {}) : "";
+}
+
 /** How a preview names what happens to the learners it fits ("37 will be reset"). */
 const WILL_BE = {
   reset_progress: () => "will be reset",

@@ -71,6 +71,14 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+REFUSED = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+"""What Chromium logs for a request the service refused (bad input): the page shows why."""
+
+
+def _is_error(text: str, kind: str) -> bool:
+    return kind == "error" and text != REFUSED
+
+
 @pytest.fixture
 def page(browser: Browser, server: Server) -> Iterator[Page]:
     """The dashboard, signed in as the seeded admin; a script error fails the test, and so
@@ -83,7 +91,9 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console", lambda msg: errors.append(msg.text) if _is_error(msg.text, msg.type) else None
+    )
     page.goto(f"/admin/#token={server.token}")
     page.locator("#learners tbody tr").first.wait_for()
     yield page

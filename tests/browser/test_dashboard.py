@@ -145,13 +145,13 @@ def test_update_due_date_through_its_form(page: Page, server: Server) -> None:
     dialog.get_by_label("Note for the history (optional)").fill("Extended after leave")
     dialog.get_by_role("button", name="Update/Add Course Due Date").click()
 
-    expect(page.locator("#status")).to_have_text(
-        "Update/Add Course Due Date: done for Bruno Baptiste."
-    )
     shown = page.evaluate(
         "iso => new Date(iso).toLocaleDateString(undefined, "
         "{year: 'numeric', month: 'short', day: 'numeric'})",
         f"{due.isoformat()}T00:00:00",
+    )
+    expect(page.locator("#status")).to_have_text(
+        f"Update/Add Course Due Date: done for Bruno Baptiste. Due date: {shown}."
     )
     expect(target.locator("td").nth(4)).to_have_text(shown)
     after = enrollment(server, enrollment_id)
