@@ -170,6 +170,32 @@ def lms_learner_facts(
 
 
 @hookspec
+def lms_withhold_actions(
+    lms: LMS,
+    db: SQLExecutor,
+    course_type: str,
+    actions: Sequence[str],
+    learners: Sequence[MenuLearner],
+) -> Mapping[int, Mapping[str, Outcome]] | None:
+    """Which actions (any plugin's, the core's included) do not apply to some learners of
+    your course type, beyond each action's own rule: a page's menus, a mass action's
+    preview and its run all follow the answer.
+
+    Called once per course type in a batch, with that type's learners only (answer when
+    ``course_type`` is yours) and the action keys in question (those in the page's menus;
+    the one being run). Decide from the learners and their facts (one statement for the
+    batch at most): what is withheld here is never offered, so a learner is never offered
+    what could only come back SKIPPED.
+
+    Returns: ``{enrollment_id: {action_key: Outcome.skipped(code, reason)}}`` for the
+    actions that do not apply, or None. The action leaves that learner's menu, and a run
+    on them is SKIPPED with that code and reason. Every result is merged; the first answer
+    for a learner and action wins; answers about other course types' learners are
+    ignored.
+    """
+
+
+@hookspec
 def lms_veto_action(
     lms: LMS,
     db: SQLExecutor,

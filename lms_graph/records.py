@@ -126,6 +126,8 @@ class EnrollmentRecord(_Record):
     is_instructor: bool | None = None
     """Whether the learner holds instructor rights on the course, when the page query
     read it (for menus)."""
+    has_chapters: bool | None = None
+    """Whether the course has chapters, when the page query read it (for menus)."""
     user: UserRecord | None = None
     course: CourseRecord | None = None
     assigned_by: UserRecord | NotLoaded | None = NOT_LOADED

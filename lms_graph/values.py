@@ -95,11 +95,17 @@ class LearnerStatus:
     """A plugin's decision: the learner's state and progress (0-100).
 
     A decision of COMPLETED on an attempt not yet completed completes it, with
-    every lifecycle consequence (``lms_on_completed``).
+    every lifecycle consequence (``lms_on_completed``). On an attempt already
+    completed a decision counts only with ``reopen=True`` and a state other than
+    COMPLETED: the completion is taken back as Mark as Incomplete takes it back
+    (``lms_on_incomplete``: certificate and credits; a history line), and the
+    attempt gets this state and progress. Re-open only completions your course
+    type decided.
     """
 
     state: LearnerState
     progress: int
+    reopen: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -226,6 +232,8 @@ class MenuLearner:
     """What plugins said of this learner through ``lms_learner_facts``, merged."""
     is_instructor: bool = False
     """Whether the learner holds instructor rights on this course (Make Instructor)."""
+    has_chapters: bool = True
+    """Whether the course has chapters of its own (a curriculum has none)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

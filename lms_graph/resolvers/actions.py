@@ -31,7 +31,12 @@ def available_actions(ctx: Context, enrollment: EnrollmentRecord) -> Any:
 def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
     """What the menu needs of a learner, when the page query read it all."""
     course = enrollment.course
-    if course is None or enrollment.has_quiz is None or enrollment.is_instructor is None:
+    if (
+        course is None
+        or enrollment.has_quiz is None
+        or enrollment.is_instructor is None
+        or enrollment.has_chapters is None
+    ):
         return None
     return (
         enrollment.id,
@@ -45,6 +50,7 @@ def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
         enrollment.attempt_id,
         enrollment.version,
         enrollment.is_instructor,
+        enrollment.has_chapters,
     )
 
 
@@ -58,7 +64,7 @@ async def prefetch_menus(ctx: Context, enrollments: Sequence[EnrollmentRecord]) 
         learners = await menus.learners_of(
             ctx.lms, ctx.db, ctx.viewer, [row for row in rows if row is not None]
         )
-        found = await menus.menus_in_reach(ctx.lms, ctx.db, ctx.viewer, learners)
+        found = await menus.menus_for(ctx.lms, ctx.db, ctx.viewer, learners)
     else:
         found = await menus.menus(ctx.lms, ctx.db, ctx.viewer, [e.id for e in enrollments])
     for enrollment in enrollments:

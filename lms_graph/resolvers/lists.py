@@ -205,6 +205,15 @@ def _has_quiz(course_id: int) -> Any:
     )
 
 
+def _has_chapters(course_id: int) -> Any:
+    """Whether the course has chapters (menus need it): evaluated once per query."""
+    return (
+        exists()
+        .where(m.Chapter.course_id == literal(course_id, literal_execute=True))
+        .label("has_chapters")
+    )
+
+
 def _is_instructor(course_id: int) -> Any:
     """Whether the learner holds instructor rights on the course (menus need it): one
     primary-key probe per row of the page."""
@@ -292,6 +301,7 @@ def _learners_page_parts(course_id: int, spec: LearnerQuery, today: dt.date) -> 
             *(getattr(_ASSIGNER, column.key).label(f"a_{column.key}") for column in USER_COLUMNS),
             _has_quiz(course_id),
             _is_instructor(course_id),
+            _has_chapters(course_id),
         )
         found = (query, _learner_keys(spec), learners_count(course_id, spec, today))
         if len(_PAGE_PARTS) >= _PAGE_PARTS_SIZE:

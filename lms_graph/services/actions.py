@@ -2,12 +2,12 @@
 
 The steps, in order: validate params; resolve targets (IDs, or a course and a
 filter); refuse the whole run if the viewer does not manage every course
-involved; skip learners the action does not apply to (NOT_APPLICABLE) or that a
-plugin vetoes, and those for whom it would write to courses the viewer does not
-manage (FORBIDDEN, ``lms_action_reach``); claim the rest with a version check
-(those changed since they were read are STALE); run the action on what was
-claimed, set-based; write one history line per OK learner. ``dryRun`` does all
-of it and rolls back.
+involved; skip learners the action does not apply to (NOT_APPLICABLE, or what
+their course type withholds: ``lms_withhold_actions``), that a plugin vetoes, and
+those for whom it would write to courses the viewer does not manage (FORBIDDEN,
+``lms_action_reach``); claim the rest with a version check (those changed since
+they were read are STALE); run the action on what was claimed, set-based; write
+one history line per OK learner. ``dryRun`` does all of it and rolls back.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from lms_graph.services.journal import record_history_for
 from lms_graph.services.menus import load_learners
 from lms_graph.services.reach import beyond_rights, forbidden, reach
 from lms_graph.services.tx import Tx, write
+from lms_graph.services.withhold import withheld
 from lms_graph.sql import pairs_in
 from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
 
@@ -297,6 +298,9 @@ async def _run(
             fitting.append(learner)
         else:
             outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", _not_applicable(action, learner))
+    for eid, by_key in (await withheld(tx.lms, tx.db, [action.key], fitting)).items():
+        outcomes[eid] = by_key[action.key]
+    fitting = [learner for learner in fitting if learner.enrollment_id not in outcomes]
     if fitting:
         for _plugin, vetoes in await tx.lms.call_hook(
             "lms_veto_action",

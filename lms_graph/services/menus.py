@@ -13,6 +13,7 @@ from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.reach import beyond_rights, reach
+from lms_graph.services.withhold import withheld
 from lms_graph.sql import ids_in
 from lms_graph.values import (
     ActionDefinition,
@@ -29,6 +30,7 @@ def _learners_query(ids: Sequence[int]) -> Any:
     has_quiz = exists().where(
         m.Chapter.course_id == m.Enrollment.course_id, m.Chapter.kind == ChapterKind.QUIZ.value
     )
+    has_chapters = exists().where(m.Chapter.course_id == m.Enrollment.course_id)
     is_instructor = exists().where(
         m.CourseInstructor.course_id == m.Enrollment.course_id,
         m.CourseInstructor.user_id == m.Enrollment.user_id,
@@ -46,6 +48,7 @@ def _learners_query(ids: Sequence[int]) -> Any:
             m.Attempt.id.label("attempt_id"),
             m.Enrollment.version,
             is_instructor.label("is_instructor"),
+            has_chapters.label("has_chapters"),
         )
         .join(m.Attempt, CURRENT_ATTEMPT)
         .join(m.Course, m.Course.id == m.Enrollment.course_id)
@@ -53,10 +56,10 @@ def _learners_query(ids: Sequence[int]) -> Any:
     )
 
 
-LearnerRow = tuple[int, int, int, str, CourseKind, str, bool, int, int, int, bool]
+LearnerRow = tuple[int, int, int, str, CourseKind, str, bool, int, int, int, bool, bool]
 """What a menu needs of one learner, in ``_learners_query``'s column order: enrollment ID,
 user ID, course ID, course type, course kind, state, has_quiz, attempt number, attempt ID,
-version, is_instructor."""
+version, is_instructor, has_chapters."""
 
 
 async def load_learners(
@@ -99,6 +102,7 @@ async def learners_of(
             viewer_is_admin=is_admin,
             facts=facts.get(eid, no_facts),
             is_instructor=bool(is_instructor),
+            has_chapters=bool(has_chapters),
         )
         for (
             eid,
@@ -112,6 +116,7 @@ async def learners_of(
             attempt_id,
             version,
             is_instructor,
+            has_chapters,
         ) in rows
     }
 
@@ -124,50 +129,64 @@ def menu(actions: Iterable[ActionDefinition], learner: MenuLearner) -> list[Acti
 Menu = tuple[ActionDefinition, ...]
 
 
-def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> dict[int, Menu]:
-    """Menus of many learners for this viewer; none for learners they do not manage.
-
-    Learners with the same menu share one tuple, which lets the executor complete each
+def _shared(menus: dict[int, Menu]) -> dict[int, Menu]:
+    """Learners with the same menu share one tuple, which lets the executor complete each
     distinct menu once per request (``FastExecutionContext._list``)."""
     shared: dict[tuple[int, ...], Menu] = {}
-    found: dict[int, Menu] = {}
-    for enrollment_id, learner in learners.items():
-        if not viewer.manages(learner.course_id):
-            found[enrollment_id] = ()
-            continue
-        entries = menu(lms.menu_actions(learner.course_type), learner)
+    for enrollment_id, entries in menus.items():
         # Actions live as long as the LMS, so their ids are stable keys here.
         key = tuple(map(id, entries))
         same = shared.get(key)
         if same is None:
-            same = shared[key] = tuple(entries)
-        found[enrollment_id] = same
-    return found
+            same = shared[key] = entries
+        menus[enrollment_id] = same
+    return menus
 
 
-async def menus_in_reach(
+def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> dict[int, Menu]:
+    """Menus of many learners for this viewer by the actions' own rules; none for learners
+    they do not manage."""
+    return _shared(
+        {
+            enrollment_id: (
+                tuple(menu(lms.menu_actions(learner.course_type), learner))
+                if viewer.manages(learner.course_id)
+                else ()
+            )
+            for enrollment_id, learner in learners.items()
+        }
+    )
+
+
+async def menus_for(
     lms: LMS, db: SQLExecutor, viewer: Viewer, learners: Mapping[int, MenuLearner]
 ) -> dict[int, Menu]:
-    """``menus_of``, less the actions that would write, for a learner, to courses this
-    viewer does not manage (``lms_action_reach``; admins manage every course)."""
+    """``menus_of``, less what the learners' course types withhold
+    (``lms_withhold_actions``) and the actions that would write, for a learner, to
+    courses this viewer does not manage (``lms_action_reach``; not asked for admins)."""
     found = menus_of(lms, viewer, learners)
-    if viewer.is_admin:
+    offered = [learners[eid] for eid, entries in found.items() if entries]
+    keys = sorted({action.key for eid, entries in found.items() for action in entries})
+    dropped: dict[int, set[str]] = {}
+    for eid, by_key in (await withheld(lms, db, keys, offered)).items():
+        dropped.setdefault(eid, set()).update(by_key)
+    if not viewer.is_admin:
+        writes = sorted(
+            {action.key for entries in found.values() for action in entries if action.run}
+        )
+        for key, by_learner in (await reach(lms, db, writes, offered)).items():
+            for eid in by_learner:
+                if beyond_rights(viewer, by_learner, learners[eid]):
+                    dropped.setdefault(eid, set()).add(key)
+    if not dropped:
         return found
-    keys = sorted(
-        {action.key for menu in found.values() for action in menu if action.run is not None}
-    )
-    acted_on = [learners[eid] for eid, menu in found.items() if menu]
-    reached = await reach(lms, db, keys, acted_on)
-    for key, by_learner in reached.items():
-        for eid in by_learner:
-            menu = found.get(eid, ())
-            if beyond_rights(viewer, by_learner, learners[eid]):
-                found[eid] = tuple(action for action in menu if action.key != key)
-    return found
+    for eid, keys_out in dropped.items():
+        found[eid] = tuple(action for action in found[eid] if action.key not in keys_out)
+    return _shared(found)
 
 
 async def menus(
     lms: LMS, db: SQLExecutor, viewer: Viewer, ids: Sequence[int]
 ) -> Mapping[int, Menu]:
     """Menus of many learners for this viewer; none for learners they do not manage."""
-    return await menus_in_reach(lms, db, viewer, await load_learners(lms, db, viewer, ids))
+    return await menus_for(lms, db, viewer, await load_learners(lms, db, viewer, ids))

@@ -2,7 +2,9 @@
 
 State and progress are stored on the attempt whenever progress may have changed,
 so that lists filter, sort and count by them in SQL. Completion sticks: an
-attempt once completed only leaves COMPLETED through an explicit action.
+attempt once completed only leaves COMPLETED through an explicit action, or when
+its course type re-opens it (``LearnerStatus.reopen``), which takes it back as
+Mark as Incomplete does.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def _course_snapshot_query(ids: Sequence[int]) -> object:
         .where(m.ChapterProgress.attempt_id == m.Attempt.id)
         .scalar_subquery()
     )
-    return _base_snapshot(ids).add_columns(
+    return _base_snapshot(ids, completed=True).add_columns(
         chapters_total.label("chapters_total"),
         chapters_started.label("chapters_started"),
         chapters_completed.label("chapters_completed"),
@@ -79,8 +81,10 @@ def _course_snapshot_query(ids: Sequence[int]) -> object:
     )
 
 
-def _base_snapshot(ids: Sequence[int]):  # type: ignore[no-untyped-def]
-    return (
+def _base_snapshot(ids: Sequence[int], completed: bool = False):  # type: ignore[no-untyped-def]
+    """The learners' current attempts; with ``completed``, completed ones too (a course
+    type may re-open them)."""
+    query = (
         select(
             m.Enrollment.id.label("enrollment_id"),
             m.Attempt.id.label("attempt_id"),
@@ -94,8 +98,9 @@ def _base_snapshot(ids: Sequence[int]):  # type: ignore[no-untyped-def]
         )
         .join(m.Attempt, CURRENT_ATTEMPT)
         .join(m.Course, m.Course.id == m.Enrollment.course_id)
-        .where(m.Enrollment.id.in_(ids), ACTIVE_ENROLLMENT, m.Attempt.completed_at.is_(None))
+        .where(m.Enrollment.id.in_(ids), ACTIVE_ENROLLMENT)
     )
+    return query if completed else query.where(m.Attempt.completed_at.is_(None))
 
 
 async def _curriculum_snapshots(tx: Tx, ids: Sequence[int]) -> list[LearnerProgress]:
@@ -156,7 +161,8 @@ async def refresh_learners(lms: LMS, db: AsyncConnection, enrollment_ids: Iterab
     transaction (``db``): what a plugin calls after recording progress of its own.
 
     Completions it decides fire ``lms_on_completed``; curricula holding the courses
-    follow. Learners whose attempt is already completed are left as they are.
+    follow. Learners whose attempt is already completed are left as they are, unless
+    their course type re-opens the completion (``LearnerStatus.reopen``).
     """
     tx = Tx(lms=lms, db=db, viewer=Viewer(user=None), now=dt.datetime.now(dt.UTC))
     await refresh_statuses(tx, enrollment_ids)
@@ -217,7 +223,14 @@ async def _store(
     updates: list[dict[str, object]] = []
     changed: list[LearnerProgress] = []
     completed: list[LearnerProgress] = []
+    reopening: list[LearnerProgress] = []
     for learner in learners:
+        if learner.completed_at is not None:
+            # Completion sticks, unless the course type takes back one it decided.
+            status = decided.get(learner.enrollment_id) or _STICKS
+            if not status.reopen or status.state is LearnerState.COMPLETED:
+                continue
+            reopening.append(learner)
         status = decided.get(learner.enrollment_id) or core_status(learner)
         if reopened and status.state is LearnerState.COMPLETED:
             status = LearnerStatus(LearnerState.IN_PROGRESS, min(status.progress, 99))
@@ -266,7 +279,34 @@ async def _store(
         refs = [_ref(learner) for learner in completed]
         tell_completed(tx, refs)
         await tx.lms.call_hook("lms_on_completed", db=tx.db, learners=refs)
+    if reopening:
+        await _take_back(tx, reopening)
     return changed
+
+
+_STICKS = LearnerStatus(LearnerState.COMPLETED, 100)
+
+
+async def _take_back(tx: Tx, learners: Sequence[LearnerProgress]) -> None:
+    """What Mark as Incomplete does after clearing the completion: a history line, and
+    the plugins take back what it gave (``lms_on_incomplete``: certificate, credits)."""
+    await record_history(
+        tx,
+        [
+            HistoryLine(
+                learner.enrollment_id,
+                "reopened",
+                "Completion taken back: the course no longer finds the attempt complete.",
+            )
+            for learner in learners
+        ],
+    )
+    await tx.lms.call_hook(
+        "lms_on_incomplete",
+        db=tx.db,
+        learners=[_ref(learner) for learner in learners],
+        actor_id=None,
+    )
 
 
 def _ref(learner: LearnerProgress) -> LearnerRef:

@@ -5,13 +5,24 @@ who only opened the course is STARTED, one who did either is IN_PROGRESS, and on
 who completed every chapter (a quiz chapter completes with its last answer) has
 COMPLETED the course. Progress is the mean of the chapters' progress, so answered
 questions count toward their quiz chapter (``LearnerProgress.work_done``).
+
+Its menus (``lms_withhold_actions``): no chapter or quiz insights where the course
+has no chapters of its own (a curriculum, or a course made without any).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from lms_graph import CourseType, LearnerProgress, LearnerState, LearnerStatus, hookimpl
+from lms_graph import (
+    CourseType,
+    LearnerProgress,
+    LearnerState,
+    LearnerStatus,
+    MenuLearner,
+    Outcome,
+    hookimpl,
+)
 
 KEY = "self_paced"
 
@@ -40,3 +51,23 @@ def lms_learner_status(
     if course_type != KEY:
         return None
     return {learner.enrollment_id: status(learner) for learner in learners}
+
+
+INSIGHTS = ("view_chapter_insights", "view_quiz_insights")
+NO_CHAPTERS = Outcome.skipped("NO_CHAPTERS", "This course has no chapters to show insights of.")
+
+
+@hookimpl
+def lms_withhold_actions(
+    course_type: str, actions: Sequence[str], learners: Sequence[MenuLearner]
+) -> Mapping[int, Mapping[str, Outcome]] | None:
+    if course_type != KEY:
+        return None
+    insights = [key for key in INSIGHTS if key in actions]
+    if not insights:
+        return None
+    return {
+        learner.enrollment_id: dict.fromkeys(insights, NO_CHAPTERS)
+        for learner in learners
+        if not learner.has_chapters
+    }

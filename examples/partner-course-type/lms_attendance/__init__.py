@@ -10,7 +10,13 @@ completes the course. What this plugin brings, through lms-graph's hooks alone:
 - ``Enrollment.attendanceProof`` and the learner's mutation ``submitAttendanceProof``;
 - the menu action ``approve_attendance`` (with an optional ``comment`` param),
   shown for learners whose proof awaits review, and offered as a mass action
-  of external-training courses;
+  of external-training courses; ``withdraw_approval`` for completed learners
+  whose proof was approved, which re-opens the course through the state rule
+  (``LearnerStatus(reopen=True)``: the core takes the completion back, with its
+  certificate and credits);
+- its menus (``lms_withhold_actions``): Mark as Complete is withheld while a proof
+  awaits review (approve it instead), chapter and quiz insights where the course
+  has no chapters;
 - lifecycle reactions: reset, unassign and remove delete the learner's proofs.
 """
 
@@ -65,6 +71,7 @@ from strawberry.dataloader import DataLoader
 KEY = "external_training"
 PENDING = "PENDING"
 APPROVED = "APPROVED"
+WITHDRAWN = "WITHDRAWN"
 
 # --- the course type and its state rule ----------------------------------------------------
 
@@ -80,7 +87,13 @@ def lms_register_course_types() -> Iterable[CourseType]:
     ]
 
 
-def _decide(learner: LearnerProgress, proof_status: str | None) -> LearnerStatus:
+def _decide(learner: LearnerProgress, proof_status: str | None) -> LearnerStatus | None:
+    if learner.completed_at is not None:
+        # Completion sticks, except one this course type decided and then withdrew (an
+        # administrator's Mark as Complete is not ours to take back).
+        if proof_status == WITHDRAWN:
+            return LearnerStatus(LearnerState.STARTED, 0, reopen=True)
+        return None
     if proof_status == APPROVED:
         return LearnerStatus(LearnerState.COMPLETED, 100)
     if proof_status == PENDING:  # meaningful progress: a proof awaits review
@@ -97,10 +110,11 @@ async def lms_learner_status(
     if course_type != KEY:
         return None
     statuses = await _proof_statuses(db, [learner.attempt_id for learner in learners])
-    return {
+    decided = {
         learner.enrollment_id: _decide(learner, statuses.get(learner.attempt_id))
         for learner in learners
     }
+    return {enrollment_id: status for enrollment_id, status in decided.items() if status}
 
 
 # --- tables and migrations -----------------------------------------------------------------
@@ -175,10 +189,38 @@ async def lms_learner_facts(
     return {
         learner.enrollment_id: {
             "attendance.proof_pending": learner.attempt_id is not None
-            and statuses.get(learner.attempt_id) == PENDING
+            and statuses.get(learner.attempt_id) == PENDING,
+            "attendance.proof_approved": learner.attempt_id is not None
+            and statuses.get(learner.attempt_id) == APPROVED,
         }
         for learner in learners
     }
+
+
+PROOF_PENDING = Outcome.skipped(
+    "PROOF_PENDING",
+    "A proof of attendance awaits review: approve it (Approve Attendance) instead.",
+)
+NO_CHAPTERS = Outcome.skipped("NO_CHAPTERS", "This course has no chapters.")
+INSIGHTS = ("view_chapter_insights", "view_quiz_insights")
+
+
+@hookimpl
+def lms_withhold_actions(
+    course_type: str, actions: Sequence[str], learners: Sequence[MenuLearner]
+) -> Mapping[int, Mapping[str, Outcome]] | None:
+    """What does not apply to this course type's learners, whoever registered it: menus,
+    mass-action previews and runs all follow (one rule, no statement)."""
+    if course_type != KEY:
+        return None
+    withheld: dict[int, dict[str, Outcome]] = {}
+    for learner in learners:
+        mine = withheld.setdefault(learner.enrollment_id, {})
+        if "mark_complete" in actions and learner.facts.get("attendance.proof_pending"):
+            mine["mark_complete"] = PROOF_PENDING
+        if not learner.has_chapters:
+            mine.update({key: NO_CHAPTERS for key in INSIGHTS if key in actions})
+    return withheld
 
 
 async def _approve(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
@@ -200,6 +242,26 @@ async def _approve(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mappi
     return {learner.enrollment_id: Outcome.ok("Attendance approved.") for learner in learners}
 
 
+async def _withdraw(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
+    await ctx.db.execute(
+        update(proofs)
+        .where(proofs.c.attempt_id.in_([learner.attempt_id for learner in learners]))
+        .values(
+            status=WITHDRAWN,
+            reviewed_at=ctx.now,
+            reviewed_by_id=ctx.tx.actor_id,
+            review_comment=ctx.params.get("comment"),
+        )
+    )
+    # The state rule now re-opens these completions (``reopen=True``): the core takes
+    # them back as Mark as Incomplete does, in this transaction.
+    await refresh_learners(ctx.lms, ctx.db, [learner.enrollment_id for learner in learners])
+    return {
+        learner.enrollment_id: Outcome.ok("Approval withdrawn; the course is open again.")
+        for learner in learners
+    }
+
+
 @hookimpl
 def lms_register_actions() -> Iterable[ActionDefinition]:
     return [
@@ -219,7 +281,30 @@ def lms_register_actions() -> Iterable[ActionDefinition]:
             summary=lambda params: (
                 "Attendance approved." + (f" {params['comment']}" if params.get("comment") else "")
             ),
-        )
+        ),
+        ActionDefinition(
+            key="withdraw_approval",
+            label="Withdraw Attendance Approval",
+            kind=ActionKind.MUTATION,
+            position=46,
+            applies=lambda learner: (
+                learner.course_type == KEY
+                and learner.state is LearnerState.COMPLETED
+                and bool(learner.facts.get("attendance.proof_approved"))
+            ),
+            run=_withdraw,
+            description=(
+                "Takes back the approval of the learner's proof, and with it the completion "
+                "(certificate and credits); the learner may submit a new proof."
+            ),
+            destructive=True,
+            confirm="Withdraw this approval? The course is no longer complete for the learner.",
+            params=(ActionParam("comment", "String", False, "Why (for the learner)"),),
+            summary=lambda params: (
+                "Attendance approval withdrawn."
+                + (f" {params['comment']}" if params.get("comment") else "")
+            ),
+        ),
     ]
 
 

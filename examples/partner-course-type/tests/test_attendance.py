@@ -214,3 +214,84 @@ async def test_reset_and_unassign_delete_the_attempts_proof(
     assert await _proof_rows(lms) == 0  # lms_on_reset and lms_on_unassigned
     reset = (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]
     assert reset["attendanceProof"] is None
+
+
+def _keys(enrollment: Any) -> list[str]:
+    return [action["key"] for action in enrollment["availableActions"]]
+
+
+async def test_the_course_type_decides_its_menus(gql: GraphQL, admin_token: str) -> None:
+    """``lms_withhold_actions``: while a proof awaits review, Mark as Complete is neither
+    offered nor run (approve the proof instead); no chapter insights without chapters.
+    The menu, the mass action's preview and its run agree."""
+    course, (first, second), (one, _) = await _world(gql, admin_token)
+    await gql.data(SUBMIT, one, enrollment=first, url="https://partner.example/1")
+    pending = (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]
+    assert "mark_complete" not in _keys(pending)
+    assert "approve_attendance" in _keys(pending)
+    waiting = (await gql.data(ENROLLMENT, admin_token, id=second))["enrollment"]
+    assert "mark_complete" in _keys(waiting)
+    for menu in (_keys(pending), _keys(waiting)):
+        assert "view_chapter_insights" not in menu  # an external training has no chapters
+
+    for dry_run in (True, False):
+        run = await gql.data(
+            RUN,
+            admin_token,
+            input={"action": "mark_complete", "courseId": course, "dryRun": dry_run},
+        )
+        outcomes = {o["enrollmentId"]: o for o in run["runAction"]["outcomes"]}
+        assert (outcomes[first]["status"], outcomes[first]["code"]) == ("SKIPPED", "PROOF_PENDING")
+        assert outcomes[first]["message"] == lms_attendance.PROOF_PENDING.message
+        assert outcomes[second]["status"] == "OK"
+    assert (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]["state"] == (
+        "IN_PROGRESS"
+    )
+
+
+HISTORY = "query ($id: ID!) { enrollment(id: $id) { completedAt history { action } } }"
+
+
+async def test_withdrawing_an_approval_reopens_the_course(gql: GraphQL, admin_token: str) -> None:
+    """The state rule re-opens a completion it decided (``reopen=True``); the core takes
+    it back as Mark as Incomplete does, and the learner may submit again."""
+    _, (first, second), (one, _) = await _world(gql, admin_token)
+    await gql.data(SUBMIT, one, enrollment=first, url="https://partner.example/1")
+    await gql.data(
+        RUN, admin_token, input={"action": "approve_attendance", "enrollmentIds": [first]}
+    )
+    done = (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]
+    assert done["state"] == "COMPLETED"
+    assert "withdraw_approval" in _keys(done)
+    # Marked complete by an administrator (no approved proof): nothing to withdraw.
+    await gql.data(RUN, admin_token, input={"action": "mark_complete", "enrollmentIds": [second]})
+    marked = (await gql.data(ENROLLMENT, admin_token, id=second))["enrollment"]
+    assert "withdraw_approval" not in _keys(marked)
+
+    run = await gql.data(
+        RUN,
+        admin_token,
+        input={
+            "action": "withdraw_approval",
+            "enrollmentIds": [first, second],
+            "params": {"comment": "The certificate was for another course."},
+        },
+    )
+    outcomes = {o["enrollmentId"]: o for o in run["runAction"]["outcomes"]}
+    assert outcomes[first]["status"] == "OK"
+    assert outcomes[second]["code"] == "NOT_APPLICABLE"
+    back = (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]
+    assert (back["state"], back["progress"]) == ("STARTED", 0)
+    assert back["attendanceProof"]["status"] == "WITHDRAWN"
+    assert back["attendanceProof"]["reviewComment"] == "The certificate was for another course."
+    history = (await gql.data(HISTORY, admin_token, id=first))["enrollment"]
+    assert history["completedAt"] is None
+    assert [h["action"] for h in history["history"]][-2:] == ["withdraw_approval", "reopened"]
+    assert (await gql.data(ENROLLMENT, admin_token, id=second))["enrollment"]["state"] == (
+        "COMPLETED"
+    )
+
+    # Open again: the learner submits a new proof, which awaits review.
+    await gql.data(SUBMIT, one, enrollment=first, url="https://partner.example/1b")
+    again = (await gql.data(ENROLLMENT, admin_token, id=first))["enrollment"]
+    assert (again["state"], again["attendanceProof"]["status"]) == ("IN_PROGRESS", "PENDING")
