@@ -595,6 +595,8 @@ def _auth(token: str | None) -> dict[str, str]:
 
 ROUTES: dict[str, Case] = {
     "GET /healthz": Case(http=_get_route("/healthz"), answers=EVERYONE),
+    # For the operator's scraper: counts only, no user data (tests/test_metrics.py).
+    "GET /metrics": Case(http=_get_route("/metrics"), answers=EVERYONE),
     # The sample holds no data: any signed-in user may fetch it.
     "GET /imports/sample.csv": Case(http=_get_route("/imports/sample.csv"), answers=SIGNED_IN),
     # The dashboard's static files hold no data; every data call carries a token.
