@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load bench-documents example clean
+.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load bench-documents example xapi-conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -89,3 +89,11 @@ bench-documents: install
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 	rm -rf $(EXAMPLE_VENV) $(EXAMPLE)/build $(EXAMPLE)/*.egg-info
+
+## ADL's xAPI 1.0.3 LRS conformance suite against `lms-graph serve` on a throwaway database
+## (needs Node.js and npm; slow). XAPI_DB=postgresql uses the local PostgreSQL server;
+## e.g. make xapi-conformance XAPI_ARGS="--verbose" or XAPI_ARGS="-- -g Statement".
+XAPI_SUITE ?= ../shared/vendor/lrs-conformance-test-suite
+XAPI_DB ?= sqlite
+xapi-conformance: install
+	$(BIN)/python scripts/xapi_conformance.py --suite $(XAPI_SUITE) --db $(XAPI_DB) $(XAPI_ARGS)
