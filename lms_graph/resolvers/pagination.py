@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import BigInteger, ColumnElement, Select, TypeDecorator, and_, literal, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from lms_graph.caches import MISSING, IdentityCache
 from lms_graph.db import RequestConnection
 from lms_graph.errors import BadInput
 
@@ -151,8 +152,8 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool
     return or_(*clauses)
 
 
-_FIRST_PAGES: dict[tuple[int, int], tuple[AnySelect, AnySelect]] = {}
-_FIRST_PAGES_SIZE = 512
+_FIRST_PAGES: IdentityCache[AnySelect] = IdentityCache(512)
+"""First-page statements by their query (kept alive with them) and page size."""
 
 
 def _statement(query: AnySelect, keys: Sequence[SortKey], first: int, after: str | None) -> Any:
@@ -186,15 +187,10 @@ async def keyset_page(
     statement of a first page is kept with them and SQLAlchemy reuses its compiled form.
     """
     if after is None and reuse:
-        found = _FIRST_PAGES.get((id(query), first))
-        if found is not None and found[0] is query:
-            statement = found[1]
-        else:
-            statement = _statement(query, keys, first, None)
-            if len(_FIRST_PAGES) >= _FIRST_PAGES_SIZE:
-                _FIRST_PAGES.clear()
-            # The query is kept with its statement, so its id is not reused meanwhile.
-            _FIRST_PAGES[(id(query), first)] = (query, statement)
+        found = _FIRST_PAGES.get(query, first)
+        if found is MISSING:
+            found = _FIRST_PAGES.put(query, _statement(query, keys, first, None), first)
+        statement = found
     else:
         statement = _statement(query, keys, first, after)
     result = await db.execute(statement)

@@ -42,6 +42,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from lms_graph.caches import MISSING, IdentityCache
 from lms_graph.schema.limits import check_document
 from lms_graph.settings import Settings
 
@@ -113,8 +114,8 @@ class DocumentCache:
         self._shapes: OrderedDict[tuple[Any, ...], DocumentNode] = OrderedDict()
         """Single-operation documents by their text without the operation's name (and
         that name's length, so that every other node keeps its position)."""
-        self._errors: OrderedDict[int, tuple[DocumentNode, tuple[Any, ...], list[GraphQLError]]]
-        self._errors = OrderedDict()
+        self._errors: IdentityCache[list[GraphQLError]] = IdentityCache(size, lru=True)
+        """Validation errors by document (kept alive here) and rules."""
 
     def parse(self, text: str, options: dict[str, Any]) -> tuple[DocumentNode, DocumentNode]:
         """The document of ``text``, and the kept document it is a renaming of (itself
@@ -148,13 +149,9 @@ class DocumentCache:
     ) -> list[GraphQLError]:
         """The document's errors. A renamed document has none when the document it
         renames has none; otherwise it is checked itself (its errors name it)."""
-        found = self._errors.get(id(kept))
-        if found is not None and found[0] is kept and found[1] == rules:
-            self._errors.move_to_end(id(kept))
-            errors = found[2]
-        else:
-            errors = self._check(schema, kept, rules)
-            _remember(self._errors, id(kept), (kept, rules, errors), self.size)
+        errors = self._errors.get(kept, rules)
+        if errors is MISSING:
+            errors = self._errors.put(kept, self._check(schema, kept, rules), rules)
         if kept is document or not errors:
             return errors
         return self._check(schema, document, rules)
