@@ -12,7 +12,6 @@ from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound
 from lms_graph.hookspecs import hookimpl
 from lms_graph.ids import decode_id, to_global_id
 from lms_graph.models import NAMING_CONVENTION, UTCDateTime
-from lms_graph.queries import ids_param
 from lms_graph.records import (
     ChapterRecord,
     CourseRecord,
@@ -25,6 +24,7 @@ from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, Note, notify, record_history
 from lms_graph.services.progress import refresh_learners
 from lms_graph.services.tx import Tx, emit_event, write
+from lms_graph.sql import ids_param
 from lms_graph.values import (
     ActionDefinition,
     ActionKind,

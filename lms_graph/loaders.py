@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 
 from lms_graph import models as m
 from lms_graph.db import RequestConnection
-from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select, ids_param
+from lms_graph.queries import COURSE_COLUMNS, USER_COLUMNS, enrollments_select
 from lms_graph.records import (
     AttemptRecord,
     ChapterProgressRecord,
@@ -27,6 +27,7 @@ from lms_graph.records import (
     QuizAnswerRecord,
     UserRecord,
 )
+from lms_graph.sql import ids_param
 from lms_graph.values import LearnerState
 
 K = TypeVar("K", bound=Hashable)

@@ -1,8 +1,12 @@
 """Set-membership tests that bind ONE parameter however many IDs (or texts) they hold.
 
 ``column.in_(ids)`` binds one parameter per ID: 10,000 learners cost 10,000 binds
-to compile and send. These send a PostgreSQL array, or a JSON array that SQLite
-reads with ``json_each``.
+to compile and send, and a statement whose text changes with the number of IDs. These
+send a PostgreSQL array, or a JSON array that SQLite reads with ``json_each``.
+
+``ids_in(column, ids)`` is the one for IDs, given now or by the name of the parameter
+that carries them at execution; ``lms_graph.ids_param`` is the same function, under the
+name plugins know it by.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, bindparam
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.types import Boolean
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean, TypeDecorator
 
 
 class SetTest(ColumnElement[bool]):
@@ -27,14 +33,35 @@ class SetTest(ColumnElement[bool]):
     _is_implicitly_boolean = True
 
 
+class _JsonIds(TypeDecorator[list[int]]):
+    """A list of IDs bound as one JSON text, which SQLite's ``json_each`` reads."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps([int(pk) for pk in value])
+
+
+_ID_LIST = postgresql.ARRAY(Integer).with_variant(_JsonIds(), "sqlite")
+"""A list of IDs as one parameter: a PostgreSQL array; a JSON array on SQLite."""
+
+
 class IdsIn(SetTest):
-    """``column IN ids``."""
+    """``column IN ids``, the IDs bound as ONE parameter (``ids_in``)."""
 
-    inherit_cache = False  # its values are bound when compiled, not in a cache key
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("param", InternalTraversal.dp_clauseelement),
+    ]
 
-    def __init__(self, column: Any, ids: Sequence[int]) -> None:
+    def __init__(self, column: Any, ids: Sequence[int] | str) -> None:
         self.column = column
-        self.ids = list(ids)
+        if isinstance(ids, str):
+            self.param = bindparam(ids, type_=_ID_LIST)
+        else:
+            self.param = bindparam(None, list(ids), type_=_ID_LIST, unique=True)
 
 
 class TextsIn(SetTest):
@@ -58,8 +85,20 @@ class PairsIn(SetTest):
         self.pairs = list(pairs)
 
 
-def ids_in(column: Any, ids: Sequence[int]) -> IdsIn:
+def ids_in(column: Any, ids: Sequence[int] | str) -> IdsIn:
+    """``column IN ids`` bound as one parameter however many IDs.
+
+    ``ids``: the IDs themselves; or, for a statement built once and run many times, the
+    name of the parameter that carries them, ``execute(statement, {name: ids})``: its SQL
+    text and compiled form then never change, unlike ``column.in_(ids)``, which binds and
+    renders one parameter per ID on every call. Either way SQLAlchemy keeps the compiled
+    form of a statement built again with other IDs.
+    """
     return IdsIn(column, ids)
+
+
+ids_param = ids_in
+"""``ids_in`` under the name plugins import (``lms_graph.ids_param``)."""
 
 
 def texts_in(column: Any, texts: Sequence[str]) -> TextsIn:
@@ -82,13 +121,14 @@ def _json(value: Any, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(IdsIn, "postgresql")
 def _ids_in_postgresql(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{compiler.process(element.column, **kw)} = ANY({_array(element.ids, compiler, **kw)})"
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY({compiler.process(element.param, **kw)})"
 
 
 @compiles(IdsIn)
 def _ids_in_sqlite(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    return f"{column} IN (SELECT value FROM json_each({_json(element.ids, compiler, **kw)}))"
+    return f"{column} IN (SELECT value FROM json_each({compiler.process(element.param, **kw)}))"
 
 
 @compiles(TextsIn, "postgresql")

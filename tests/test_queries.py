@@ -1,7 +1,9 @@
-"""``ids_param``: ``column IN :ids`` bound as one parameter, on both backends."""
+"""``ids_in`` (``ids_param``): ``column IN ids`` bound as one parameter, on both backends,
+the IDs given by name at execution or with the statement."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,8 +11,7 @@ from sqlalchemy import insert, not_, select
 
 from lms_graph import models as m
 from lms_graph.core import LMS
-from lms_graph.queries import ids_param
-from lms_graph.sql import ids_in, pairs_in, texts_in
+from lms_graph.sql import ids_in, ids_param, pairs_in, texts_in
 
 _BY_IDS = select(m.User.id).where(ids_param(m.User.id, "ids")).order_by(m.User.id)
 _NOT_BY_IDS = select(m.User.id).where(not_(ids_param(m.User.id, "ids"))).order_by(m.User.id)
@@ -26,13 +27,36 @@ async def test_ids_param_matches_what_in_matches(lms: LMS, ids: list[int]) -> No
     async with lms.db.reader() as conn:
         found = (await conn.execute(_BY_IDS, {"ids": ids})).scalars().all()
         others = (await conn.execute(_NOT_BY_IDS, {"ids": ids})).scalars().all()
+        given = select(m.User.id).where(ids_in(m.User.id, ids)).order_by(m.User.id)
+        found_given = (await conn.execute(given)).scalars().all()
+        not_given = select(m.User.id).where(not_(ids_in(m.User.id, ids))).order_by(m.User.id)
+        others_given = (await conn.execute(not_given)).scalars().all()
         expected = (
             (await conn.execute(select(m.User.id).where(m.User.id.in_(ids)).order_by(m.User.id)))
             .scalars()
             .all()
         )
-    assert found == expected
-    assert others == [i for i in range(1, 11) if i not in ids]
+    assert found == found_given == expected
+    assert others == others_given == [i for i in range(1, 11) if i not in ids]
+
+
+async def test_ids_given_with_the_statement_are_its_own_when_its_compiled_form_is_reused(
+    lms: LMS,
+) -> None:
+    """Statements built again with other IDs share one compiled form (SQLAlchemy's cache),
+    each bound to its own IDs."""
+    async with lms.db.transaction() as conn:
+        await conn.execute(
+            insert(m.User),
+            [{"id": i, "name": f"U{i}", "email": f"u{i}@x.test"} for i in range(1, 11)],
+        )
+    compiled: dict[Any, Any] = {}
+    async with lms.db.reader() as conn:
+        for ids in ([2, 5], [7], [1, 9, 10], []):
+            statement = select(m.User.id).where(ids_in(m.User.id, ids)).order_by(m.User.id)
+            result = await conn.execute(statement, execution_options={"compiled_cache": compiled})
+            assert result.scalars().all() == ids
+    assert len(compiled) == 1
 
 
 _SET_TESTS: dict[str, Any] = {
@@ -54,7 +78,8 @@ async def test_set_tests_search_an_index_on_sqlite(lms: LMS, name: str) -> None:
     async with lms.db.reader() as conn:
         compiled = _SET_TESTS[name].compile(conn.sync_connection)
         values = tuple(
-            "[1]" if key == "ids" else compiled.params[key] for key in compiled.positiontup or ()
+            json.dumps(value) if isinstance(value := compiled.params.get(key), list) else value
+            for key in compiled.positiontup or ()
         )
         plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)).all()
     details = " ".join(row[-1] for row in plan)
