@@ -1,25 +1,33 @@
 # mypy: disable-error-code="untyped-decorator"
-"""The fast executor (``lms_graph/schema/execution.py``) answers exactly what
+"""The fast executor (``lms_graph/schema/execution/``) answers exactly what
 graphql-core's own executor answers: the same data and the same errors (messages,
 paths, locations, codes), over HTTP, for documents with fragments, aliases,
 @skip/@include, __typename, nested lists, abstract types, nulls and errors, including
-a plugin's fields that return bad values, take shortcuts or batch."""
+a plugin's fields that return bad values, take shortcuts or batch. And the dashboard's
+documents do take its compiled path: a field strawberry stops marking as plain, or any
+other cause of a silent fallback, fails here."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
+from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from httpx import ASGITransport, AsyncClient
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from bench.queries import LMS_QUERY, LMS_QUERY_ACTIONS
 from lms_graph import RESOLVE, EnrollmentRecord, GraphQLExtension, batched, from_parent, hookimpl
 from lms_graph.app import create_app
 from lms_graph.core import LMS
 from lms_graph.schema.execution import FastExecutionContext
+from lms_graph.schema.execution.compiled import Slow
+from lms_graph.schema.execution.plans import Entry, ObjectPlan
 from tests.helpers import World, gid
 
 # --- a plugin whose fields misbehave on purpose ------------------------------------------
@@ -419,3 +427,110 @@ async def test_node_viewer_and_error_documents_answer_the_same(
         assert fast == slow
         if query in (ERRORS, NODES) or (token == learner.token and query is DASHBOARD):
             assert fast.get("errors"), "this document is meant to fail"
+
+
+# --- the dashboard takes the compiled path ---------------------------------------------
+
+
+def _keys(path: Path | None) -> tuple[str | int, ...]:
+    return () if path is None else tuple(path.as_list())
+
+
+class PathProbe(FastExecutionContext):
+    """``FastExecutionContext`` noting, by response path, each value that took a general
+    path (graphql-core's ``execute_field`` or ``complete_value``, a plan run field by
+    field, a value completed outside compiled code) and each run of compiled code."""
+
+    general: ClassVar[list[tuple[str, tuple[str | int, ...]]]] = []
+    compiled: ClassVar[list[tuple[str, tuple[str | int, ...]]]] = []
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        self.general.append(("execute_field", _keys(path)))
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        self.general.append(("complete_value", _keys(path)))
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _execute_plan(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        plan: list[Entry],
+        position_context: Any,
+    ) -> Any:
+        self.general.append(("plan", _keys(path)))
+        return super()._execute_plan(parent_type, source, path, plan, position_context)
+
+    def _complete_value(
+        self,
+        entry: Entry,
+        parent_type: GraphQLObjectType,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        self.general.append(("complete", _keys(path)))
+        return super()._complete_value(entry, parent_type, path, value, position_context)
+
+    def _run_compiled(self, plan: ObjectPlan, value: Any, path: Path | None) -> Any:
+        result = super()._run_compiled(plan, value, path)
+        assert plan.selection is not None
+        typename = plan.selection.typename if result is not Slow else "fell back"
+        self.compiled.append((typename, _keys(path)))
+        return result
+
+
+@pytest.mark.parametrize("query", [LMS_QUERY, LMS_QUERY_ACTIONS], ids=["page", "actions"])
+async def test_the_dashboard_is_completed_by_compiled_code(
+    lms: LMS, world: World, query: str
+) -> None:
+    """Below ``course.learners`` (its resolver reads the page), no value of the dashboard
+    takes a general path: the connection with its edges, learners, users and assigners is
+    one run of compiled code, and each learner's certificates (a batched field) another.
+    Fails when strawberry no longer marks a plain field the way ``fields.py`` reads it, or
+    when any field of these documents stops compiling."""
+    setup = await _world(world, lms)
+    app = create_app(lms=lms)
+    [route] = [route for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    route.endpoint.schema.execution_context_class = PathProbe  # type: ignore[attr-defined]
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://lms.test") as http:
+        await _complete((http, None), setup)
+        PathProbe.general.clear()
+        PathProbe.compiled.clear()
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": {"course": setup["course"], "first": 100}},
+            headers={"Authorization": f"Bearer {setup['admin'].token}"},
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    edges = body["data"]["course"]["learners"]["edges"]
+    assert len(edges) == 9
+    assert sum(len(edge["node"]["certificates"]) for edge in edges) == 2
+    above = {(), ("course",), ("course", "learners")}
+    assert [(how, path) for how, path in PathProbe.general if path not in above] == []
+    assert PathProbe.compiled == [
+        ("EnrollmentConnection", ("course", "learners")),
+        *(("Enrollment", ("course", "learners", "edges", i, "node")) for i in range(9)),
+    ]

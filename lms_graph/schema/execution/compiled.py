@@ -3,7 +3,7 @@
 Walking a plan field by field costs more than the fields themselves: a page of 100
 learners with their user, assigner, certificates and menus is ~1,500 values. For a
 selection whose every field is one the executor can take without a resolver
-(``execution.py``: plain attributes, ``from_parent`` shortcuts, leaves, objects and
+(``plans.py``: plain attributes, ``from_parent`` shortcuts, leaves, objects and
 lists of objects built the same way, batched fields), this builds a function that
 reads the attributes, checks each value, descends into the sub-selections' own
 functions and returns the result dict, as graphql-jit does in JavaScript.
