@@ -650,6 +650,37 @@ def _xapi(method: str) -> Callable[[Scene, AsyncClient, str | None], Awaitable[R
     return send
 
 
+def _xapi_call(
+    method: str,
+    path: str,
+    *,
+    document: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> Callable[[Scene, AsyncClient, str | None], Awaitable[Response]]:
+    """A request to an xAPI resource about ``self`` and course S: ``document`` adds the
+    State/profile parameters; OPTIONS is a CORS preflight; ``POST /xapi/activities`` and
+    ``/xapi/agents`` are the alternate syntax's GET."""
+
+    async def send(scene: Scene, http: AsyncClient, token: str | None) -> Response:
+        agent = json.dumps({"mbox": f"mailto:{scene.actors['self'].user.email}"})
+        params = {"agent": agent, "activityId": scene.ids["course_s_iri"]}
+        if document:
+            params["stateId" if "state" in path else "profileId"] = "bookmark"
+        if path.endswith("/activities") or path.endswith("/activities/profile"):
+            params.pop("agent")
+        elif path.endswith("/agents") or path.endswith("/agents/profile"):
+            params.pop("activityId")
+        sent = {**_auth(token), **XAPI, **(headers or {})}
+        if method == "POST" and path in ("/xapi/activities", "/xapi/agents"):
+            form = {**params, **sent}
+            return await http.post(path, params={"method": "GET"}, data=form)
+        return await http.request(
+            method, path, params=params, json={"page": 3} if document else None, headers=sent
+        )
+
+    return send
+
+
 async def _scorm_commit(scene: Scene, http: AsyncClient, token: str | None) -> Response:
     return await http.post(
         f"/scorm/runtime/{json.loads(scene.ids['scorm_enrollment'])}",
@@ -669,6 +700,59 @@ ROUTES |= {
     # Reading: every signed-in user gets an answer, a learner only about themself.
     "GET /xapi/statements": Case(http=_xapi("GET"), answers=SIGNED_IN),
     "GET /xapi/about": Case(http=_get_route("/xapi/about"), answers=EVERYONE),
+    # CORS preflights carry no credentials and answer nothing about anyone.
+    **{
+        f"OPTIONS {path}": Case(http=_xapi_call("OPTIONS", path), answers=EVERYONE)
+        for path in (
+            "/xapi/statements",
+            "/xapi/activities/state",
+            "/xapi/activities/profile",
+            "/xapi/agents/profile",
+            "/xapi/activities",
+            "/xapi/agents",
+            "/xapi/about",
+        )
+    },
+    # State and Agent Profile documents: the agent's own, and admins'.
+    **{
+        f"{method} {path}": Case(
+            http=_xapi_call(
+                method,
+                path,
+                document=True,
+                headers={"If-None-Match": "*"} if method == "PUT" else None,
+            ),
+            answers=answers("ok FORBIDDEN FORBIDDEN FORBIDDEN ok UNAUTHENTICATED")
+            if method != "GET"
+            else answers("NOT_FOUND FORBIDDEN FORBIDDEN FORBIDDEN NOT_FOUND UNAUTHENTICATED"),
+        )
+        for path in ("/xapi/activities/state", "/xapi/agents/profile")
+        for method in ("GET", "PUT", "POST", "DELETE")
+    },
+    # Activity Profile documents: every signed-in user reads them (none stored: 404),
+    # administrators write them.
+    "GET /xapi/activities/profile": Case(
+        http=_xapi_call("GET", "/xapi/activities/profile", document=True),
+        answers=answers("NOT_FOUND NOT_FOUND NOT_FOUND NOT_FOUND NOT_FOUND UNAUTHENTICATED"),
+    ),
+    **{
+        f"{method} /xapi/activities/profile": Case(
+            http=_xapi_call(
+                method,
+                "/xapi/activities/profile",
+                document=True,
+                headers={"If-None-Match": "*"} if method == "PUT" else None,
+            ),
+            answers=ADMIN,
+        )
+        for method in ("PUT", "POST", "DELETE")
+    },
+    # The Activity and Person objects: every signed-in user.
+    **{
+        f"{method} {path}": Case(http=_xapi_call(method, path), answers=SIGNED_IN)
+        for path in ("/xapi/activities", "/xapi/agents")
+        for method in ("GET", "POST")
+    },
     "POST /scorm/runtime/{enrollment_id}": Case(
         http=_scorm_commit,
         answers=answers("ok FORBIDDEN FORBIDDEN FORBIDDEN ok UNAUTHENTICATED"),

@@ -424,20 +424,39 @@ INVALID: list[tuple[str, Change, str]] = [
     ),
     ("attachments not a list", _set("attachments", {}), "must be a list"),
     (
-        "attachment without fileUrl",
+        "attachment fileUrl not an IRI",
         _set(
             "attachments",
             [
                 {
-                    "usageType": "http://adlnet.gov/expapi/attachments/signature",
-                    "display": {"en-US": "Signature"},
+                    "usageType": "https://e.example/u",
+                    "display": {"en-US": "Notes"},
                     "contentType": "application/pdf",
                     "length": 12,
                     "sha2": "abc",
+                    "fileUrl": "not an iri",
                 }
             ],
         ),
-        "multipart/mixed is not supported",
+        "fileUrl: must be an absolute IRI",
+    ),
+    ("weeks with days", _set("result.duration", "P4W1D"), "ISO 8601 duration"),
+    (
+        "correct responses without an interaction type",
+        _set("object.definition", {"correctResponsesPattern": ["true"]}),
+        "correctResponsesPattern: needs an interactionType",
+    ),
+    (
+        "authority an identified group",
+        _set(
+            "authority",
+            {
+                "objectType": "Group",
+                "mbox": "mailto:group@example.com",
+                "member": [{"mbox": "mailto:a@example.com"}, {"mbox": "mailto:b@example.com"}],
+            },
+        ),
+        "anonymous (OAuth)",
     ),
     (
         "attachment without length",

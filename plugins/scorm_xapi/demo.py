@@ -10,7 +10,13 @@ from sqlalchemy import insert, select
 
 from lms_graph import CourseRecord, Tx, refresh_learners
 from plugins.scorm_xapi.iris import agent_of, course_iri
-from plugins.scorm_xapi.lrs import COURSE_TYPES, statement_row, to_millis, written
+from plugins.scorm_xapi.lrs import (
+    COURSE_TYPES,
+    insert_statements,
+    statement_row,
+    to_millis,
+    written,
+)
 from plugins.scorm_xapi.progress import CMI5_PROGRESS, COMPLETED, LAUNCHED, PASSED, PROGRESSED
 from plugins.scorm_xapi.tables import (
     attempts,
@@ -18,7 +24,6 @@ from plugins.scorm_xapi.tables import (
     scorm_commits,
     scorm_state,
     users,
-    xapi_statements,
 )
 
 _PLAN: tuple[tuple[tuple[str, int | None], ...], ...] = (
@@ -78,7 +83,7 @@ async def seed(tx: Tx, course: CourseRecord, enrollment_ids: Sequence[int]) -> N
         if course.course_type == "scorm" and index % len(_PLAN) == 3:
             commits.append((enrollment_id, attempt_id, user_id))
     if statements:
-        await tx.db.execute(insert(xapi_statements), [statement_row(p, now) for p in statements])
+        await insert_statements(tx.db, [statement_row(p, now) for p in statements])
     if commits:
         data = {"cmi.completion_status": "incomplete", "cmi.progress_measure": 0.7}
         await tx.db.execute(

@@ -12,11 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from lms_graph import LearnerRef, MenuLearner, SQLExecutor, Viewer
+from plugins.scorm_xapi.documents import clear_attempt_documents, delete_enrollment_documents
 from plugins.scorm_xapi.iris import agent_of, course_iri
-from plugins.scorm_xapi.lrs import COURSE_TYPES, statement_row, to_millis, written
+from plugins.scorm_xapi.lrs import (
+    COURSE_TYPES,
+    insert_statements,
+    statement_row,
+    to_millis,
+    written,
+)
 from plugins.scorm_xapi.progress import WAIVED
 from plugins.scorm_xapi.tables import scorm_commits, scorm_state, users, xapi_statements
 
@@ -46,6 +53,7 @@ async def clear_attempts(db: SQLExecutor, learners: Sequence[LearnerRef], now: d
         .values(voided_at=now)
     )
     await db.execute(delete(scorm_state).where(scorm_state.c.attempt_id.in_(ids)))
+    await clear_attempt_documents(db, ids)
 
 
 async def delete_learners(db: SQLExecutor, learners: Sequence[LearnerRef]) -> None:
@@ -54,6 +62,7 @@ async def delete_learners(db: SQLExecutor, learners: Sequence[LearnerRef]) -> No
         return
     for table in (xapi_statements, scorm_commits, scorm_state):
         await db.execute(delete(table).where(table.c.enrollment_id.in_(ids)))
+    await delete_enrollment_documents(db, ids)
 
 
 async def record_waived(
@@ -96,4 +105,4 @@ async def record_waived(
                 attempt_id=learner.attempt_id,
             )
         )
-    await db.execute(insert(xapi_statements), [statement_row(p, now) for p in prepared])
+    await insert_statements(db, [statement_row(p, now) for p in prepared])

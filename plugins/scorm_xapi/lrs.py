@@ -26,8 +26,11 @@ from lms_graph import (
     refresh_learners,
     write,
 )
+from plugins.scorm_xapi.attachments import Part, match_parts, store_parts
 from plugins.scorm_xapi.iris import agent_email, agent_of, agent_user_id, is_self, parse_activity
+from plugins.scorm_xapi.links import links_of, ref_of
 from plugins.scorm_xapi.progress import CMI5_PROGRESS, PROGRESSED
+from plugins.scorm_xapi.signed import check_signatures
 from plugins.scorm_xapi.statements import (
     VOIDED,
     StatementError,
@@ -35,6 +38,7 @@ from plugins.scorm_xapi.statements import (
     check_statement,
     iso,
     new_id,
+    normalized,
     object_type,
     signature,
 )
@@ -44,6 +48,7 @@ from plugins.scorm_xapi.tables import (
     courses,
     enrollments,
     users,
+    xapi_statement_links,
     xapi_statements,
 )
 
@@ -133,7 +138,7 @@ def _check_rights(viewer: Viewer, batch: Sequence[Mapping[str, Any]]) -> None:
 
 def _prepare(viewer: Viewer, statement: Mapping[str, Any], now: dt.datetime) -> Prepared:
     user = viewer.require_user()
-    body = dict(statement)
+    body = normalized(statement)
     statement_id = str(body.get("id") or new_id()).lower()
     sig = signature(body)
     body["id"] = statement_id
@@ -145,10 +150,16 @@ def _prepare(viewer: Viewer, statement: Mapping[str, Any], now: dt.datetime) -> 
 
 
 async def store_statements(
-    lms: LMS, viewer: Viewer, batch: Sequence[Mapping[str, Any]]
+    lms: LMS,
+    viewer: Viewer,
+    batch: Sequence[Mapping[str, Any]],
+    parts: Mapping[str, Part] | None = None,
 ) -> list[str]:
-    """Store a validated batch; the statement ids in order."""
+    """Store a validated batch (and the attachment parts it came with); the statement ids
+    in order."""
     _check_rights(viewer, batch)
+    to_store = match_parts(batch, parts or {})
+    check_signatures(batch, parts or {})
     try:
         async with write(lms, viewer) as tx:
             now = to_millis(tx.now)
@@ -157,7 +168,8 @@ async def store_statements(
             await _link(tx.db, fresh)
             touched = await _void(tx.db, viewer, fresh, now)
             if fresh:
-                await tx.db.execute(insert(xapi_statements), [statement_row(p, now) for p in fresh])
+                await insert_statements(tx.db, [statement_row(p, now) for p in fresh])
+            await store_parts(tx.db, to_store)
             touched |= {p.enrollment_id for p in fresh if p.enrollment_id is not None}
             if touched:
                 await refresh_learners(lms, tx.db, sorted(touched))
@@ -346,5 +358,22 @@ def statement_row(p: Prepared, now: dt.datetime) -> dict[str, Any]:
         "stored": now,
         "voided_at": None,
         "voided_by": None,
+        "ref_id": ref_of(body),
         "body": body,
     }
+
+
+async def insert_statements(db: SQLExecutor, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert statement rows and their links (what ``related_*`` filters match)."""
+    found = await db.execute(
+        insert(xapi_statements).returning(xapi_statements.c.id, xapi_statements.c.statement_id),
+        list(rows),
+    )
+    pks = {row.statement_id: row.id for row in found}
+    links = [
+        {"statement_pk": pks[row["statement_id"]], "kind": kind, "key": key}
+        for row in rows
+        for kind, key in links_of(row["body"])
+    ]
+    if links:
+        await db.execute(insert(xapi_statement_links), links)

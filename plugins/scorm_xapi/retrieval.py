@@ -14,13 +14,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from lms_graph import LMS, BadInput, NotFound, SQLExecutor, Viewer
 from plugins.scorm_xapi.bodies import loads
+from plugins.scorm_xapi.formats import FORMATS, shaped
+from plugins.scorm_xapi.links import ACTIVITY, AGENT
 from plugins.scorm_xapi.statements import (
     StatementError,
     actor_key,
@@ -29,7 +31,7 @@ from plugins.scorm_xapi.statements import (
     is_uuid,
     parse_timestamp,
 )
-from plugins.scorm_xapi.tables import xapi_statements
+from plugins.scorm_xapi.tables import xapi_statement_links, xapi_statements
 
 PAGE = 100
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId"})
@@ -49,7 +51,6 @@ FILTER_PARAMS = frozenset(
         "ascending",
     }
 )
-FORMATS = ("exact", "ids", "canonical")
 MORE_PATH = "/xapi/statements"
 
 
@@ -77,7 +78,9 @@ def _visible(viewer: Viewer) -> list[Any]:
     return [] if viewer.is_admin else [xapi_statements.c.user_id == viewer.id]
 
 
-async def get_one(db: SQLExecutor, viewer: Viewer, params: Mapping[str, str]) -> dict[str, Any]:
+async def get_one(
+    db: SQLExecutor, viewer: Viewer, params: Mapping[str, str], languages: Sequence[str] = ()
+) -> dict[str, Any]:
     """``statementId`` (not voided) or ``voidedStatementId`` (voided only)."""
     names = set(params) & SINGLE_PARAMS
     if len(names) > 1:
@@ -104,7 +107,7 @@ async def get_one(db: SQLExecutor, viewer: Viewer, params: Mapping[str, str]) ->
     if row is None:
         what = "was voided" if name == "voidedStatementId" else "is stored (or it was voided)"
         raise NotFound(f"No statement {identifier} {what}.")
-    return shaped(row.body, fmt)
+    return shaped(row.body, fmt, languages)
 
 
 def _filters(params: Mapping[str, str]) -> dict[str, Any]:
@@ -115,10 +118,7 @@ def _filters(params: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {"format": _format(params), "ascending": _flag(params, "ascending")}
     _flag(params, "attachments")
     for name in ("related_activities", "related_agents"):
-        if _flag(params, name):
-            raise BadInput(
-                f"{name}=true is not supported by this LRS; filter on the actor or object."
-            )
+        found[name] = _flag(params, name)
     if "agent" in params:
         try:
             agent = loads(params["agent"], "agent")
@@ -154,7 +154,46 @@ def _filters(params: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
-async def get_page(lms: LMS, db: SQLExecutor, viewer: Viewer, params: Mapping[str, str]) -> Page:
+def _matching(table: Any, filters: Mapping[str, Any]) -> list[Any]:
+    """What ``agent``, ``verb``, ``activity`` and ``registration`` ask of a statement row
+    (the broad forms with ``related_agents``/``related_activities``)."""
+    s = table.c
+    links = xapi_statement_links.c
+    where: list[Any] = []
+    if "actor_key" in filters:
+        key = filters["actor_key"]
+        if filters.get("related_agents"):
+            where.append(
+                s.id.in_(select(links.statement_pk).where(links.kind == AGENT, links.key == key))
+            )
+        else:
+            # the Agent or Group as the actor, or as the object (xAPI 1.0.3 section 2.1.3)
+            where.append(or_(s.actor_key == key, s.object_key == key))
+    if "verb" in filters:
+        where.append(s.verb_id == filters["verb"])
+    if "activity" in filters:
+        if filters.get("related_activities"):
+            where.append(
+                s.id.in_(
+                    select(links.statement_pk).where(
+                        links.kind == ACTIVITY, links.key == filters["activity"]
+                    )
+                )
+            )
+        else:
+            where.append(s.activity_id == filters["activity"])
+    if "registration" in filters:
+        where.append(s.registration == filters["registration"])
+    return where
+
+
+async def get_page(
+    lms: LMS,
+    db: SQLExecutor,
+    viewer: Viewer,
+    params: Mapping[str, str],
+    languages: Sequence[str] = (),
+) -> Page:
     if "more" in params:
         if len(params) > 1:
             raise BadInput("Follow a more link as it is, without other parameters.")
@@ -163,15 +202,16 @@ async def get_page(lms: LMS, db: SQLExecutor, viewer: Viewer, params: Mapping[st
         filters, after = _filters(params), None
     s = xapi_statements.c
     where: list[Any] = [s.voided_at.is_(None), *_visible(viewer)]
-    if "actor_key" in filters:
-        # the Agent or Group as the actor, or as the object (xAPI 1.0.3 section 2.1.3)
-        where.append(or_(s.actor_key == filters["actor_key"], s.object_key == filters["actor_key"]))
-    if "verb" in filters:
-        where.append(s.verb_id == filters["verb"])
-    if "activity" in filters:
-        where.append(s.activity_id == filters["activity"])
-    if "registration" in filters:
-        where.append(s.registration == filters["registration"])
+    matching = _matching(xapi_statements, filters)
+    if matching:
+        # A statement pointing at a match by StatementRef (a voiding one, say) matches too.
+        target = xapi_statements.alias("target")
+        where.append(
+            or_(
+                and_(*matching),
+                s.ref_id.in_(select(target.c.statement_id).where(*_matching(target, filters))),
+            )
+        )
     if "since" in filters:
         where.append(s.stored > dt.datetime.fromisoformat(filters["since"]))
     if "until" in filters:
@@ -192,7 +232,7 @@ async def get_page(lms: LMS, db: SQLExecutor, viewer: Viewer, params: Mapping[st
     if len(rows) > limit:
         rows = rows[:limit]
         more = f"{MORE_PATH}?more={_write_cursor(lms, viewer, filters, rows[-1].id)}"
-    return Page([shaped(row.body, filters["format"]) for row in rows], more)
+    return Page([shaped(row.body, filters["format"], languages) for row in rows], more)
 
 
 # --- the more cursor: the filters and the last row, signed ------------------------------
@@ -221,38 +261,3 @@ def _read_cursor(lms: LMS, viewer: Viewer, cursor: str) -> tuple[dict[str, Any],
         return dict(data["f"]), int(data["a"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise BadInput("This more link is not valid: start the query again.") from None
-
-
-# --- formats -------------------------------------------------------------------------------
-
-
-def _agent_ids(agent: Any) -> Any:
-    if not isinstance(agent, dict):
-        return agent
-    kept = {
-        k: v
-        for k, v in agent.items()
-        if k in ("objectType", "mbox", "mbox_sha1sum", "openid", "account")
-    }
-    if "member" in agent:
-        kept["member"] = [_agent_ids(member) for member in agent["member"]]
-    return kept
-
-
-def shaped(body: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """``exact``/``canonical``: as stored; ``ids``: agents by identifier, activities by id."""
-    if fmt != "ids":
-        return body
-    out = dict(body)
-    for key in ("actor", "authority"):
-        if key in out:
-            out[key] = _agent_ids(out[key])
-    obj = out.get("object")
-    if isinstance(obj, dict):
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            out["object"] = {"objectType": "Activity", "id": obj["id"]}
-        elif kind in ("Agent", "Group"):
-            out["object"] = _agent_ids(obj)
-    out["verb"] = {"id": out["verb"]["id"]}
-    return out

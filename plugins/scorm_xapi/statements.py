@@ -29,9 +29,10 @@ _TIMESTAMP = re.compile(
 )
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _DURATION = re.compile(
-    rf"^P(?=.)(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
-    rf"(?:T(?=.)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
+    rf"^P(?:{_NUMBER}W|(?=.)(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}D)?"
+    rf"(?:T(?=.)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?)$"
 )
+"""ISO 8601 durations: weeks stand alone (``P4W``; ``P4W1D`` is not one)."""
 _VERSION = re.compile(r"^1\.0(\.\d+)?$")
 
 STATEMENT_KEYS = frozenset(
@@ -246,6 +247,8 @@ def _authority(value: Any, path: str) -> None:
         members = value.get("member")
         if not isinstance(members, list) or len(members) != 2:
             raise _fail(path, "a Group authority must have exactly two Agent members (OAuth).")
+        if any(key in value for key in IFIS):
+            raise _fail(path, "a Group authority is anonymous (OAuth): it has no identifier.")
 
 
 # --- verbs, objects ----------------------------------------------------------------------
@@ -304,6 +307,8 @@ def _definition(value: Any, path: str) -> None:
             f"{path}.interactionType", f"must be one of {', '.join(sorted(INTERACTION_TYPES))}."
         )
     if "correctResponsesPattern" in definition:
+        if interaction is None:
+            raise _fail(f"{path}.correctResponsesPattern", "needs an interactionType.")
         pattern = definition["correctResponsesPattern"]
         if not isinstance(pattern, list) or not all(isinstance(p, str) for p in pattern):
             raise _fail(f"{path}.correctResponsesPattern", "must be a list of strings.")
@@ -462,12 +467,8 @@ def _attachments(value: Any, path: str) -> None:
         if isinstance(length, bool) or not isinstance(length, int) or length < 0:
             raise _fail(f"{where}.length", "must be a whole number of bytes.")
         _string(attachment["sha2"], f"{where}.sha2")
-        if "fileUrl" not in attachment:
-            raise _fail(
-                where,
-                "only attachments by fileUrl are accepted (multipart/mixed is not supported).",
-            )
-        _iri(attachment["fileUrl"], f"{where}.fileUrl")
+        if "fileUrl" in attachment:
+            _iri(attachment["fileUrl"], f"{where}.fileUrl")
 
 
 # --- statements ----------------------------------------------------------------------------
@@ -541,6 +542,23 @@ def signature(statement: Mapping[str, Any]) -> str:
     }
     raw = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def normalized(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement as the LRS keeps it: each context activity list a list, even when
+    one Activity was sent alone (xAPI 1.0.3, Data 2.4.6.2), in a SubStatement too."""
+    out = dict(statement)
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        activities = {
+            key: item if isinstance(item, list) else [item]
+            for key, item in context["contextActivities"].items()
+        }
+        out["context"] = {**context, "contextActivities": activities}
+    obj = out.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        out["object"] = normalized(obj)
+    return out
 
 
 def new_id() -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -61,6 +62,9 @@ xapi_statements = Table(
     Column("stored", UTCDateTime, nullable=False),
     Column("voided_at", UTCDateTime, nullable=True),
     Column("voided_by", String(36), nullable=True),
+    # The statement a StatementRef object points at (a voiding statement's target, say):
+    # filters return the statements pointing at those they match.
+    Column("ref_id", String(36), nullable=True),
     Column("body", JSON, nullable=False),
 )
 Index("ix_xapi_statements_actor_key_id", xapi_statements.c.actor_key, xapi_statements.c.id)
@@ -71,6 +75,38 @@ Index("ix_xapi_statements_user_id_id", xapi_statements.c.user_id, xapi_statement
 Index("ix_xapi_statements_stored", xapi_statements.c.stored)
 Index("ix_xapi_statements_enrollment_id", xapi_statements.c.enrollment_id)
 Index("ix_xapi_statements_attempt_id_id", xapi_statements.c.attempt_id, xapi_statements.c.id)
+Index("ix_xapi_statements_ref_id", xapi_statements.c.ref_id)
+
+xapi_statement_links = Table(
+    "xapi_statement_links",
+    metadata,
+    Column(
+        "statement_pk",
+        Integer,
+        _fk("xapi_statements.id", "fk_xapi_statement_links_statement_pk_xapi_statements"),
+        primary_key=True,
+    ),
+    # "activity" or "agent"
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(1024), primary_key=True),
+)
+"""Every activity and agent a statement names anywhere (object, context activities,
+instructor, team, authority, a SubStatement's): ``related_activities``/``related_agents``."""
+Index(
+    "ix_xapi_statement_links_kind_key",
+    xapi_statement_links.c.kind,
+    xapi_statement_links.c.key,
+    xapi_statement_links.c.statement_pk,
+)
+
+xapi_attachments = Table(
+    "xapi_attachments",
+    metadata,
+    Column("sha2", String(64), primary_key=True),
+    Column("content_type", String(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+"""Attachment contents sent as parts of multipart/mixed statements, once per hash."""
 
 scorm_commits = Table(
     "scorm_commits",
@@ -142,6 +178,48 @@ xapi_credentials = Table(
     Column("created_by_id", Integer, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+xapi_documents = Table(
+    "xapi_documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # state, activity_profile or agent_profile
+    Column("kind", String(16), nullable=False),
+    # SHA-256 of (kind, activity, agent, registration, document id): one row per document.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("activity_id", String(1024), nullable=True),
+    Column("agent_key", String(1024), nullable=True),
+    Column("registration", String(36), nullable=True),
+    Column("document_id", String(1024), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("etag", String(40), nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    # The learner and attempt a State document belongs to (its agent enrolled in the
+    # course its activity names; its registration that attempt's): Remove deletes them,
+    # a reset clears the attempt's.
+    Column("user_id", Integer, nullable=True),
+    Column(
+        "enrollment_id",
+        Integer,
+        _fk("enrollments.id", "fk_xapi_documents_enrollment_id_enrollments"),
+        nullable=True,
+    ),
+    Column(
+        "attempt_id",
+        Integer,
+        _fk("attempts.id", "fk_xapi_documents_attempt_id_attempts"),
+        nullable=True,
+    ),
+)
+Index(
+    "ix_xapi_documents_scope",
+    xapi_documents.c.kind,
+    xapi_documents.c.activity_id,
+    xapi_documents.c.agent_key,
+)
+Index("ix_xapi_documents_enrollment_id", xapi_documents.c.enrollment_id)
+Index("ix_xapi_documents_attempt_id", xapi_documents.c.attempt_id)
 
 # --- the core's columns this plugin reads ----------------------------------------------
 
