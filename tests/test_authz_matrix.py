@@ -417,6 +417,19 @@ ENROLLMENT_FIELDS |= {
         pick="waitlistPosition",
     ),
     "activity": _ACTIVITY,
+    # The registration content is launched with: whoever sees the enrollment.
+    "xapiRegistration": Case(
+        "{ enrollment(id: $scorm_enrollment) { xapiRegistration } }",
+        answers("ok ok null null ok UNAUTHENTICATED"),
+        pick="xapiRegistration",
+    ),
+    # The learner's saved xAPI State: administrators, as View SCORM/xAPI Activity (the
+    # scene saves none: an empty list).
+    "xapiState": Case(
+        "{ enrollment(id: $scorm_enrollment) { xapiState { stateId } } }",
+        answers("none FORBIDDEN null null FORBIDDEN UNAUTHENTICATED"),
+        pick="xapiState",
+    ),
 }
 
 MUTATIONS: dict[str, Case] = {

@@ -24,6 +24,7 @@ from lms_graph import (
 from plugins.scorm_xapi.activity import EnrollmentActivity
 from plugins.scorm_xapi.credentials import create_credential, revoke_credential
 from plugins.scorm_xapi.iris import chapter_iri, course_iri
+from plugins.scorm_xapi.state_view import EnrollmentXapiState
 from plugins.scorm_xapi.tables import users, xapi_credentials
 
 
@@ -177,7 +178,7 @@ def extension() -> GraphQLExtension:
         fields={
             "Course": [CourseActivityId],
             "Chapter": [ChapterActivityId],
-            "Enrollment": [EnrollmentActivity],
+            "Enrollment": [EnrollmentActivity, EnrollmentXapiState],
             "User": [UserXapiCredentials],
         },
     )
