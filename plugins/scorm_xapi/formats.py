@@ -40,10 +40,11 @@ def _one_language(value: dict[str, Any], languages: Sequence[str]) -> dict[str, 
     if not value:
         return value
     lowered = {key.lower(): key for key in value}
-    for wanted in languages:
+    for wanted in languages:  # an exact match of any accepted language first
         if wanted in lowered:
             return {lowered[wanted]: value[lowered[wanted]]}
-        for key_lower, key in lowered.items():  # en matches en-US, en-US matches en
+    for wanted in languages:  # then the same primary language (en-GB takes en-US)
+        for key_lower, key in lowered.items():
             if key_lower.split("-")[0] == wanted.split("-")[0]:
                 return {key: value[key]}
     first = next(iter(value))
