@@ -7,7 +7,7 @@ Replaces strawberry's ``ParserCache`` and ``ValidationCache``:
   that differs from a kept one only by the name of its single operation (``query
   Dashboard7 {...}`` after ``query Dashboard6 {...}``) is that document with the name
   changed: its fields are the same nodes, so its validation and the executor's shared
-  plans (``execution.py``) are reused, and clients that number their operations cost no
+  plans (``execution/plans.py``) are reused, and clients that number their operations cost no
   more than those that do not. Renamed documents are not kept, so new names push no
   document out.
 - length: documents longer than ``LMS_MAX_QUERY_LENGTH`` are refused before they are
