@@ -194,6 +194,21 @@ async def test_state_bad_requests_are_400_and_store_nothing(
         response = await client.put(STATE, params=params, json={"a": 1}, headers=auth(learner))
         assert response.status_code == 400, params
         assert error_code(response) == "BAD_USER_INPUT"
+    long_agent = json.dumps({"mbox": f"mailto:{'a' * 1100}@example.com"})
+    admin = await world.admin()  # may write anyone's: the checks come before the database
+    refused = await client.put(
+        STATE, params={**good, "agent": long_agent}, json={}, headers=auth(admin)
+    )
+    assert refused.status_code == 400
+    long_type = await put_state(client, learner, "s", b"x", "text/plain; x=" + "y" * 300)
+    assert long_type.status_code == 400
+    not_finite = await client.post(
+        STATE,
+        params=good,
+        content=b'{"a": NaN}',
+        headers={**auth(learner), "Content-Type": "application/json"},
+    )
+    assert not_finite.status_code == 400
     no_version = await client.put(
         STATE, params=good, json={}, headers={"Authorization": f"Bearer {learner.token}"}
     )

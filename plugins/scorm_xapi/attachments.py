@@ -28,6 +28,7 @@ from plugins.scorm_xapi.xrequest import XRequest
 
 HASH_HEADER = "x-experience-api-hash"
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+MAX_CONTENT_TYPE = 255
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,9 +93,10 @@ def read_statement_request(xr: XRequest) -> tuple[Any, dict[str, Part]]:
             raise BadInput(
                 f"The attachment part {sha2} does not hash to its X-Experience-API-Hash."
             )
-        found[sha2.lower()] = Part(
-            sha2.lower(), headers.get("content-type", "application/octet-stream"), content
-        )
+        part_type = headers.get("content-type", "application/octet-stream")
+        if len(part_type) > MAX_CONTENT_TYPE:
+            raise BadInput(f"A part's Content-Type is at most {MAX_CONTENT_TYPE} characters.")
+        found[sha2.lower()] = Part(sha2.lower(), part_type, content)
     return loads(first, "The statements part"), found
 
 

@@ -34,12 +34,19 @@ from plugins.scorm_xapi.documents import (
     save_document,
 )
 from plugins.scorm_xapi.people import activity_object, person_object
-from plugins.scorm_xapi.statements import StatementError, check_agent, is_iri, is_uuid
+from plugins.scorm_xapi.statements import (
+    StatementError,
+    actor_key,
+    check_agent,
+    is_iri,
+    is_uuid,
+)
 from plugins.scorm_xapi.statements import parse_timestamp as _timestamp
 from plugins.scorm_xapi.xrequest import XRequest
 
 MAX_ID = 1024
-"""Characters in a stateId or profileId."""
+"""Characters in a stateId, profileId, activityId or agent identifier (their columns)."""
+MAX_CONTENT_TYPE = 255
 
 
 def _params(xr: XRequest, required: set[str], optional: set[str]) -> dict[str, str]:
@@ -70,6 +77,9 @@ def agent_param(params: Mapping[str, str]) -> dict[str, Any]:
         key in agent for key in ("mbox", "mbox_sha1sum", "openid", "account")
     ):
         raise BadInput("agent must carry an identifier (mbox, mbox_sha1sum, openid, account).")
+    key = actor_key(agent)
+    if key is not None and len(key) > MAX_ID:
+        raise BadInput(f"agent: the identifier is longer than {MAX_ID} characters.")
     return agent
 
 
@@ -128,13 +138,16 @@ async def _document_answer(
         return Response(status_code=204)
     if document_id is None:
         raise BadInput(f"Send {id_name} to write a document.")
+    content_type = xr.header("content-type") or "application/octet-stream"
+    if len(content_type) > MAX_CONTENT_TYPE:
+        raise BadInput(f"Content-Type is at most {MAX_CONTENT_TYPE} characters.")
     await save_document(
         lms,
         viewer,
         scope,
         document_id,
         xr.body,
-        xr.header("content-type") or "application/octet-stream",
+        content_type,
         merge=xr.method == "POST",
         preconditions=_preconditions(xr),
     )

@@ -39,6 +39,7 @@ from lms_graph import (
     Viewer,
     write,
 )
+from plugins.scorm_xapi.bodies import dumps, loads
 from plugins.scorm_xapi.iris import agent_email, agent_user_id, is_self, parse_activity
 from plugins.scorm_xapi.lrs import COURSE_TYPES
 from plugins.scorm_xapi.statements import actor_key
@@ -215,22 +216,19 @@ def _merged(old: Document, content: bytes, content_type: str) -> bytes:
     if not is_json(content_type) or not is_json(old.content_type):
         raise BadInput("POST merges JSON objects: both documents must be application/json.")
     try:
-        before, after = json.loads(old.content), json.loads(content)
-    except ValueError:
-        raise BadInput("POST merges JSON objects: a document is not valid JSON.") from None
+        before = loads(old.content)
+    except BadInput:
+        raise BadInput("POST merges JSON objects: the stored document is not valid JSON.") from None
+    after = loads(content, "The document")
     if not isinstance(before, dict) or not isinstance(after, dict):
         raise BadInput("POST merges JSON objects: a document is not a JSON object.")
-    return json.dumps({**before, **after}, separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps({**before, **after})
 
 
 def _check_post_body(content: bytes, content_type: str) -> None:
     if not is_json(content_type):
         return
-    try:
-        value = json.loads(content)
-    except ValueError:
-        raise BadInput("The document is sent as application/json but is not valid JSON.") from None
-    if not isinstance(value, dict):
+    if not isinstance(loads(content, "The document"), dict):
         raise BadInput("POST merges JSON objects: send a JSON object.")
 
 
