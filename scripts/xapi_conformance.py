@@ -226,6 +226,10 @@ def main() -> int:
                 check=False,
             )
             print(f"(suite ran {time.monotonic() - started:.0f} s)")
+        if '"total"' not in done.stdout:
+            print(done.stdout[-4000:], done.stderr[-4000:], sep="\n", file=sys.stderr)
+            print(f"The suite stopped without a tally (exit {done.returncode}).", file=sys.stderr)
+            return 2
         return _report(suite, done.stdout, args.verbose)
     finally:
         if server is not None and server.poll() is None:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from lms_graph import LMS, BadInput, NotFound, SQLExecutor, Viewer
 from plugins.scorm_xapi.bodies import loads
@@ -202,16 +202,6 @@ async def get_page(
         filters, after = _filters(params), None
     s = xapi_statements.c
     where: list[Any] = [s.voided_at.is_(None), *_visible(viewer)]
-    matching = _matching(xapi_statements, filters)
-    if matching:
-        # A statement pointing at a match by StatementRef (a voiding one, say) matches too.
-        target = xapi_statements.alias("target")
-        where.append(
-            or_(
-                and_(*matching),
-                s.ref_id.in_(select(target.c.statement_id).where(*_matching(target, filters))),
-            )
-        )
     if "since" in filters:
         where.append(s.stored > dt.datetime.fromisoformat(filters["since"]))
     if "until" in filters:
@@ -220,14 +210,31 @@ async def get_page(
     if after is not None:
         where.append(s.id > after if ascending else s.id < after)
     limit = filters["limit"]
-    rows = (
-        await db.execute(
+    order = s.id if ascending else s.id.desc()
+    matching = _matching(xapi_statements, filters)
+    rows = list(
+        (
+            await db.execute(
+                select(s.id, s.body).where(*where, *matching).order_by(order).limit(limit + 1)
+            )
+        ).all()
+    )
+    if matching:
+        # A statement pointing at a match by StatementRef (a voiding one, say) matches too.
+        # A second keyset query over the few statements that point at others, merged: the
+        # first stays on the filter's own index.
+        target = xapi_statements.alias("target")
+        pointing = await db.execute(
             select(s.id, s.body)
-            .where(*where)
-            .order_by(s.id if ascending else s.id.desc())
+            .join(target, target.c.statement_id == s.ref_id)
+            .where(*where, s.ref_id.is_not(None), *_matching(target, filters))
+            .order_by(order)
             .limit(limit + 1)
         )
-    ).all()
+        seen = {row.id for row in rows}
+        rows += [row for row in pointing if row.id not in seen]
+        rows.sort(key=lambda row: int(row.id), reverse=not ascending)
+        rows = rows[: limit + 1]
     more = ""
     if len(rows) > limit:
         rows = rows[:limit]
