@@ -4,13 +4,15 @@ What it adds, through the public hooks only (docs/scorm-xapi.md tells the whole 
 
 - course types ``scorm`` and ``xapi``, whose state and progress come from the stored
   statements and CMI data (``progress.py``);
-- an xAPI statement resource (``POST``/``PUT``/``GET /xapi/statements``,
-  ``GET /xapi/about``) and ``POST /scorm/runtime/{enrollmentId}`` (``http.py``);
+- an xAPI 1.0.3 LRS under ``/xapi/`` (statements, State, Activity Profile, Agent
+  Profile, Activities, Agents, About) and ``POST /scorm/runtime/{enrollmentId}``
+  (``http.py``);
 - ``Course.activityId``, ``Chapter.activityId``, ``Enrollment.activity`` (admins),
+  ``Enrollment.xapiRegistration``, ``Enrollment.xapiState`` (admins),
   ``User.xapiCredentials`` and ``createXapiCredential``/``revokeXapiCredential``;
 - the menu item View SCORM/xAPI Activity (admins; STARTED, IN_PROGRESS, COMPLETED);
-- lifecycle: a reset voids the attempt's statements and clears its CMI data, a
-  removal deletes them, Mark as Complete records a cmi5-style ``waived`` statement.
+- lifecycle: a reset voids the attempt's statements and clears its CMI data and xAPI
+  State, a removal deletes them, Mark as Complete records a cmi5-style ``waived`` statement.
 """
 
 from __future__ import annotations

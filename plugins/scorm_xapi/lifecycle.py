@@ -1,8 +1,9 @@
 """What the plugin's tables do when the core resets, removes or marks learners complete.
 
 - Reset: the attempt's statements and CMI commits are voided (kept for audit, shown
-  nowhere, counted for nothing) and its SCORM state is deleted.
-- Remove: every statement, commit and state row of the enrollment is deleted.
+  nowhere, counted for nothing); its SCORM state and xAPI State documents are deleted.
+- Remove: every statement, commit, state row and xAPI State document of the enrollment
+  is deleted.
 - Mark as Complete: a cmi5-style ``waived`` statement (reason Administrative, the
   acting user as authority) records why the course is complete.
 """
