@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import uuid
 from typing import Any
 
@@ -349,3 +350,136 @@ async def test_signed_statements_are_checked(client: AsyncClient, world: World, 
         accepted = await send(jws(body, alg))
         assert accepted.status_code == 200, accepted.text
     assert await stored(lms) == 3
+
+
+# --- signatures verified with the key the JWS header carries -------------------------------
+
+_DIGEST_INFO = {  # RFC 8017 section 9.2, note 1
+    "RS256": (hashlib.sha256, "3031300d060960864801650304020105000420"),
+    "RS384": (hashlib.sha384, "3041300d060960864801650304020205000430"),
+    "RS512": (hashlib.sha512, "3051300d060960864801650304020305000440"),
+}
+
+
+def _prime(bits: int, rng: random.Random) -> int:
+    while True:
+        candidate = rng.getrandbits(bits) | (3 << (bits - 2)) | 1
+        if _miller_rabin(candidate, rng):
+            return candidate
+
+
+def _miller_rabin(n: int, rng: random.Random) -> bool:
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(20):
+        x = pow(rng.randrange(2, n - 1), d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def rsa_key(seed: int) -> tuple[int, int, int]:
+    """(n, e, d) of a 1,024-bit RSA key, from a fixed seed (tests only)."""
+    rng = random.Random(seed)
+    e = 65537
+    while True:
+        p, q = _prime(512, rng), _prime(512, rng)
+        phi = (p - 1) * (q - 1)
+        if p != q and phi % e:
+            return p * q, e, pow(e, -1, phi)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + content
+
+
+def _der_int(value: int) -> bytes:
+    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def certificate(n: int, e: int) -> str:
+    """A minimal X.509 certificate (DER, base64) holding the RSA key (tests only)."""
+    rsa_oid = _der(0x06, bytes.fromhex("2a864886f70d010101"))
+    spki = _der(
+        0x30,
+        _der(0x30, rsa_oid + b"\x05\x00")
+        + _der(0x03, b"\x00" + _der(0x30, _der_int(n) + _der_int(e))),
+    )
+    algorithm = _der(0x30, _der(0x06, bytes.fromhex("2a864886f70d01010b")) + b"\x05\x00")
+    name = _der(0x30, b"")
+    tbs = _der(0x30, _der_int(1) + algorithm + name + _der(0x30, b"") + name + spki)
+    return base64.b64encode(_der(0x30, tbs + algorithm + _der(0x03, b"\x00"))).decode()
+
+
+def signed_jws(payload: Any, alg: str, key: tuple[int, int, int], header: dict[str, Any]) -> bytes:
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    n, _, d = key
+    signing_input = (
+        f"{b64(json.dumps({'alg': alg, **header}).encode())}.{b64(json.dumps(payload).encode())}"
+    )
+    hasher, prefix = _DIGEST_INFO[alg]
+    digest = bytes.fromhex(prefix) + hasher(signing_input.encode()).digest()
+    size = (n.bit_length() + 7) // 8
+    encoded = b"\x00\x01" + b"\xff" * (size - len(digest) - 3) + b"\x00" + digest
+    signature = pow(int.from_bytes(encoded, "big"), d, n).to_bytes(size, "big")
+    return f"{signing_input}.{b64(signature)}".encode()
+
+
+async def test_signatures_verify_with_the_key_in_the_header(
+    client: AsyncClient, world: World, lms: LMS
+) -> None:
+    admin = await world.admin()
+    key, other = rsa_key(1), rsa_key(2)
+    n, e, _ = key
+
+    def jwk(value: int) -> str:
+        return (
+            base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+            .decode()
+            .rstrip("=")
+        )
+
+    async def send(signature: bytes, body: dict[str, Any]) -> Response:
+        signed = {
+            **body,
+            "attachments": [
+                {
+                    **attachment(signature, usage=SIGNATURE),
+                    "contentType": "application/octet-stream",
+                }
+            ],
+        }
+        return await send_multipart(
+            client, admin, multipart(signed, [("application/octet-stream", signature)])
+        )
+
+    headers: list[dict[str, Any]] = [
+        {"x5c": [certificate(n, e)]},
+        {"jwk": {"kty": "RSA", "n": jwk(n), "e": jwk(e)}},
+    ]
+    for header in headers:
+        for alg in ("RS256", "RS384", "RS512"):
+            body = {**statement(admin, "experienced", ACTIVITY), "id": str(uuid.uuid4())}
+            accepted = await send(signed_jws(body, alg, key, header), body)
+            assert accepted.status_code == 200, accepted.text
+        body = {**statement(admin, "experienced", ACTIVITY), "id": str(uuid.uuid4())}
+        forged = await send(signed_jws(body, "RS256", other, header), body)  # another key
+        assert forged.status_code == 400
+        assert "does not verify" in forged.json()["error"]
+    unreadable = {"x5c": ["bm90IGEgY2VydGlmaWNhdGU="]}
+    body = {**statement(admin, "experienced", ACTIVITY), "id": str(uuid.uuid4())}
+    assert (await send(signed_jws(body, "RS256", key, unreadable), body)).status_code == 400
+    assert await stored(lms) == 6

@@ -4,9 +4,11 @@ A signature is an attachment with usageType ``.../attachments/signature`` and
 contentType ``application/octet-stream`` whose part is a JWS in compact form, signed with
 RS256, RS384 or RS512, whose payload is the statement as it was signed (without its
 ``attachments``). This LRS checks that form, the algorithm and that the payload is the
-statement (compared as xAPI compares statements); it cannot check the RSA signature
-itself without the signer's key, which xAPI 1.0.3 leaves to the consumer (an ``x5c``
-certificate chain is optional). Anything else about a signature is a 400.
+statement (compared as xAPI compares statements). When the JWS header carries the
+signer's key (``x5c``: an X.509 certificate chain, the first one used; or ``jwk``) the
+RSA signature is verified against it (``rsa.py``); without one there is no key to check
+it with (xAPI 1.0.3 makes ``x5c`` optional) and trusting the signer is the reader's
+business. Anything else about a signature is a 400.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from lms_graph import BadInput
 from plugins.scorm_xapi.attachments import SIGNATURE, Part
+from plugins.scorm_xapi.rsa import BadKey, header_key, verify
 from plugins.scorm_xapi.statements import normalized, signature
 
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
@@ -49,9 +52,18 @@ def check_signature(statement: Mapping[str, Any], jws: bytes) -> None:
     if len(pieces) != 3 or not all(pieces):
         raise BadInput("The statement's signature is not a JWS in compact form.")
     header = _json_object(_segment(pieces[0]), "header")
-    if header.get("alg") not in ALGORITHMS:
+    algorithm = header.get("alg")
+    if algorithm not in ALGORITHMS:
         raise BadInput("A statement's signature uses RS256, RS384 or RS512.")
-    _segment(pieces[2])
+    signed_bytes = _segment(pieces[2])
+    try:
+        key = header_key(header)
+    except BadKey as error:
+        raise BadInput(f"The signature's key cannot be read: {error}.") from None
+    if key is not None and not verify(
+        str(algorithm), key, f"{pieces[0]}.{pieces[1]}".encode(), signed_bytes
+    ):
+        raise BadInput("The statement's signature does not verify with the key it names.")
     payload = _json_object(_segment(pieces[1]), "payload")
     signed = {k: v for k, v in payload.items() if k != "attachments"}
     sent = {k: v for k, v in statement.items() if k != "attachments"}
