@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -145,10 +147,22 @@ def create_app(
         core.append(Route(METRICS_PATH, metrics.endpoint, methods=["GET"]))
     core_paths = {getattr(route, "path", "") for route in core}
 
+    background = [
+        (plugin, work)
+        for plugin, works in collect(lms.pm, "lms_background", lms=lms)
+        for work in works
+    ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await lms.close()
+        tasks = [asyncio.create_task(_background(plugin, work)) for plugin, work in background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await lms.close()
 
     app = Starlette(
         routes=[*core, *_plugin_routes(lms, core_paths)],
@@ -163,6 +177,18 @@ def create_app(
     )
     app.state.lms = lms
     return app
+
+
+async def _background(plugin: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run a plugin's background work (``lms_background``) until the app stops."""
+    try:
+        await work()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logging.getLogger(__name__).exception("plugin %r: background work failed", plugin)
+    else:
+        logging.getLogger(__name__).warning("plugin %r: background work ended", plugin)
 
 
 def create_app_from_env() -> Starlette:

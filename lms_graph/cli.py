@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from lms_graph import models as m
 from lms_graph.auth import Viewer, issue_token
 from lms_graph.core import LMS
-from lms_graph.demo import seed
+from lms_graph.demo import mail_settings, seed
 from lms_graph.errors import LMSError, StartupError
 from lms_graph.logs import log_config
 from lms_graph.migrations import upgrade
@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=_schema)
+
+    mail = commands.add_parser("mail", help="e-mail delivery (the email plugin)")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="MAIL_COMMAND")
+    mail_retry = mail_commands.add_parser(
+        "retry", help="queue every failed e-mail again, with a new day to get through"
+    )
+    mail_retry.set_defaults(handler=_mail_retry)
     return parser
 
 
@@ -249,6 +256,8 @@ def _demo(args: argparse.Namespace) -> int:
     if settings.production:
         raise CommandFailed("Refusing to seed demo data with LMS_ENV=production.", 2)
 
+    mail = mail_settings(os.environ)  # before the service reads the mail settings
+
     async def prepare(lms: LMS) -> UserRecord:
         await upgrade(lms)
         return await seed(lms)
@@ -267,6 +276,7 @@ def _demo(args: argparse.Namespace) -> int:
         address = _browser_address(args.host, args.port)
         print(f"Dashboard:   {address}/admin/#token={token}")
     print(f"Admin token: {token}")
+    print(f"E-mails:     {mail}")
     print('In GraphiQL, add the header {"Authorization": "Bearer <admin token>"}.', flush=True)
     return _run_server(args.host, args.port, 1, settings)
 
@@ -333,6 +343,22 @@ def _token(args: argparse.Namespace) -> int:
     if not user.active:
         raise CommandFailed(f"The user {email} is deactivated: no token is issued for them.")
     print(issue_token(settings, user.id, args.ttl))
+    return 0
+
+
+def _mail_retry(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+
+    async def work(lms: LMS) -> int:
+        # The plugin is reached through the plugin manager, never imported by name.
+        plugin = lms.pm.get_plugin("email")
+        if plugin is None:
+            raise CommandFailed("The email plugin is not loaded (see LMS_PLUGINS).", 2)
+        count: int = await plugin.requeue_failed(lms)
+        return count
+
+    count = _with_lms(settings, work)
+    print(f"Queued {count} failed e-mail{'' if count == 1 else 's'} again.")
     return 0
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
@@ -41,6 +42,11 @@ _LAST_NAMES = (
     "Ivanova", "Jensen", "Kowalski",
 )  # fmt: skip
 
+MAIL_FOLDER = "demo-mail"
+FEEDBACK_MESSAGE = (
+    "Optional, and well worth an hour: how to give feedback that helps. Start with the SBI model."
+)
+
 MAIN_COURSE = "Workplace Safety Essentials"
 PLUGIN_COURSES = {
     "ilt": "Fire Warden Training (classroom)",
@@ -71,6 +77,19 @@ def learner_email(number: int) -> str:
 
 def employee_id(number: int) -> str:
     return f"E{number:04d}"
+
+
+def mail_settings(environ: MutableMapping[str, str]) -> str:
+    """Where the demo's e-mails go, said in one line. Without ``LMS_SMTP_URL`` (or
+    ``LMS_MAIL_DIR``) the ``email`` plugin writes them as ``.eml`` files into
+    ``./demo-mail``, and sweeps for reminders and certificates 10 s after start."""
+    if environ.get("LMS_SMTP_URL"):
+        return "sent through LMS_SMTP_URL"
+    if not environ.get("LMS_MAIL_DIR"):
+        environ["LMS_MAIL_DIR"] = MAIL_FOLDER
+        environ.setdefault("LMS_MAIL_SWEEP_SECONDS", "10")
+    folder = Path(environ["LMS_MAIL_DIR"]).resolve()
+    return f"written to {folder}/ as .eml files (set LMS_SMTP_URL to send them)"
 
 
 async def seed(lms: LMS) -> UserRecord:
@@ -198,7 +217,7 @@ async def _seed(tx: Tx, admin: UserRecord) -> None:
     await _assign(
         tx, onboarding, everyone[:100], AssignmentType.REQUIRED, today + dt.timedelta(days=60)
     )
-    await _assign(tx, feedback, everyone[100:150], AssignmentType.OPTIONAL, None)
+    await _assign(tx, feedback, everyone[100:150], AssignmentType.OPTIONAL, None, FEEDBACK_MESSAGE)
 
     # Each plugin course type: 24 learners, then its plugin makes the course look lived-in.
     for offset, course in enumerate(plugin_courses):
@@ -270,9 +289,10 @@ async def _assign(
     user_ids: Sequence[int],
     assignment: AssignmentType,
     due_date: dt.date | None,
+    message: str | None = None,
 ) -> None:
     await assign_course(
-        tx, course.id, user_ids, Assignment(assignment, due_date, assigned_by_id=tx.actor_id)
+        tx, course.id, user_ids, Assignment(assignment, due_date, message, tx.actor_id)
     )
 
 

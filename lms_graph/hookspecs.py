@@ -4,8 +4,9 @@ Rules that hold for all hooks:
 
 - Hooks are always called with keyword arguments; an implementation may accept
   only the arguments it needs. Arguments are only ever added, never removed.
-- Hooks named ``lms_register_*``, ``lms_migrations``, ``lms_graphql`` and ``lms_routes`` run once at
-  start-up; an exception there stops the server (fail at start-up, not at 3 a.m.).
+- Hooks named ``lms_register_*``, ``lms_migrations``, ``lms_graphql``, ``lms_routes`` and
+  ``lms_background`` run once at start-up; an exception there stops the server (fail at
+  start-up, not at 3 a.m.).
 - The other hooks run per request. An implementation may be a plain function or
   an ``async def``; a per-request hook that raises fails only that request (or
   that learner's outcome), logged with the plugin's name, never with its text
@@ -18,7 +19,7 @@ Rules that hold for all hooks:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -122,6 +123,21 @@ def lms_routes(lms: LMS) -> Iterable[BaseRoute] | None:
 
     Returns: routes, or None. Every result is mounted beside the core's routes;
     a path claimed twice, or a core path, stops start-up.
+    """
+
+
+@hookspec
+def lms_background(lms: LMS) -> Iterable[Callable[[], Awaitable[None]]] | None:
+    """Work this plugin keeps running in each serving process (a delivery loop).
+
+    Args:
+        lms: the running service.
+
+    Returns: coroutine functions (no arguments), or None. Each is started as a task
+    when the app starts serving (every ``lms-graph serve`` worker runs its own) and
+    cancelled when it shuts down; it should loop until cancelled and handle its own
+    errors (one that ends or raises is logged and not restarted). Several processes
+    run the same work at once: claim shared rows so that each is done once.
     """
 
 
@@ -351,6 +367,23 @@ def lms_on_events(lms: LMS, events: Sequence[Event]) -> None:
 
     Returns: nothing; every implementation runs, and a failing one is logged
     without affecting the others or the committed change.
+    """
+
+
+@hookspec
+def lms_on_notified(
+    lms: LMS, db: AsyncConnection, notifications: Sequence[NotificationMessage]
+) -> None:
+    """Notifications were just stored, inside the transaction that stores them: write
+    what must commit or roll back with them (an outbox of e-mails to send). Nothing
+    may leave the process here; ``lms_notify`` follows once the transaction commits.
+
+    Args:
+        db: the transaction's connection.
+        notifications: the stored notifications (their IDs included), with the ``data``
+            their ``Note`` carried.
+
+    Returns: nothing; every implementation runs; a failure rolls the transaction back.
     """
 
 

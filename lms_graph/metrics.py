@@ -92,6 +92,17 @@ _RETRIES = Counter(
 _retry_reasons = _Labels()
 
 
+_EXTRA_COLLECTORS: list[Collector] = []
+
+
+def register_collector(collector: Collector) -> None:
+    """Serve ``collector``'s figures in the ``/metrics`` of every app built from now on
+    (a plugin's gauges, e.g. the ``email`` plugin's outbox backlog). Its ``collect()`` runs
+    at scrape time, on the event loop: it must answer from memory, never wait."""
+    if collector not in _EXTRA_COLLECTORS:
+        _EXTRA_COLLECTORS.append(collector)
+
+
 def count_retry(reason: str) -> None:
     """Count one transaction run again (``reason``: e.g. ``deadlock``, ``serialization``).
 
@@ -261,6 +272,8 @@ class Metrics:
         self._codes = _Labels()
         self.registry.register(_RETRIES)
         self.registry.register(_PoolCollector(_engines(database)))
+        for collector in _EXTRA_COLLECTORS:
+            self.registry.register(collector)
 
     def record(self, scope: Scope, status: int, outcome: _Outcome, seconds: float) -> None:
         route = _route(scope)

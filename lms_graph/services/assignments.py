@@ -234,6 +234,7 @@ async def enroll(
                     "assignment",
                     f"You have been assigned {course.title}",
                     assignment.message,
+                    {"course_id": course.id, "enrollment_id": existing[user_id][0]},
                 )
                 for user_id in user_ids
             ],

@@ -100,10 +100,15 @@ class Note:
     kind: str
     subject: str
     body: str | None = None
+    data: Mapping[str, Any] | None = None
+    """Not stored: handed to deliveries as ``NotificationMessage.data`` (JSON-ready values,
+    e.g. the ``course_id`` an assignment is about; ``{"email": True}`` asks the ``email``
+    plugin to mail it)."""
 
 
 async def notify(tx: Tx, notes: Sequence[Note]) -> None:
-    """Store notifications now; hand them to ``lms_notify`` plugins after commit."""
+    """Store notifications now (telling ``lms_on_notified`` plugins, in the transaction);
+    hand them to ``lms_notify`` plugins after commit."""
     if not notes:
         return
     rows = (
@@ -116,6 +121,7 @@ async def notify(tx: Tx, notes: Sequence[Note]) -> None:
                     m.Notification.subject,
                     m.Notification.body,
                     m.Notification.created_at,
+                    sort_by_parameter_order=True,
                 ),
                 [
                     {
@@ -132,8 +138,13 @@ async def notify(tx: Tx, notes: Sequence[Note]) -> None:
         .mappings()
         .all()
     )
-    messages = [NotificationMessage(**row) for row in rows]
+    messages = [
+        NotificationMessage(**row, data=note.data or {})
+        for row, note in zip(rows, notes, strict=True)
+    ]
     lms = tx.lms
+    if lms.implements("lms_on_notified"):
+        await lms.call_hook("lms_on_notified", db=tx.db, notifications=messages)
 
     async def deliver() -> None:
         await lms.call_hook("lms_notify", isolate=True, notifications=messages)
