@@ -12,24 +12,29 @@ import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from lms_graph import models as m
 from lms_graph.app import create_app
+from lms_graph.cli import main
 from lms_graph.core import LMS
-from plugins.email.config import MailConfig, config_for
+from lms_graph.errors import StartupError
+from plugins.email.config import MailConfig, config_for, parse_smtp_url
 from plugins.email.delivery import deliver_due, refresh_backlog
 from plugins.email.outbox import backoff, requeue_failed
 from plugins.email.sweep import sweep
 from plugins.email.tables import mail_outbox
-from tests.conftest import _empty, make_settings
+from tests.conftest import BUILTIN_PLUGINS, _empty, make_settings
 from tests.helpers import Actor, GraphQLClient, StatementCounter, World, gid
 from tests.mail_sink import MailSink, Received, free_port
+from tests.test_actions import run
+from tests.test_ilt_sessions import change_session, ilt_course, learners, new_session
 
 MAIL_ENV = {
     "LMS_MAIL_POLL_SECONDS": "0.1",
@@ -551,3 +556,195 @@ async def test_a_pass_with_nothing_due_writes_nothing(mail_lms: LMS) -> None:
     assert (done.sent, done.retrying, done.failed) == (0, 0, 0)
     assert counter.statements
     assert not [s for s in counter.statements if not s.lstrip().upper().startswith("SELECT")]
+
+
+async def test_a_no_show_message_arrives_by_mail(
+    gql: GraphQLClient, world: World, sink: MailSink
+) -> None:
+    admin = await world.admin()
+    course = await ilt_course(world)
+    session = await new_session(gql, admin, course, capacity=1)
+    [(lena, lena_id)] = await learners(world, course, admin, 1)
+    await change_session(gql, admin, [lena_id], session["id"])
+    await run(gql, admin, "mark_no_show", [lena_id], params={"message": "We missed you."})
+
+    [mail] = await sink.wait_for(1)
+    await _settle()
+    assert sink.count() == 1
+    assert mail.recipients == [str(lena.user.email)]
+    assert str(mail.message["Subject"]).startswith("You were marked as a no-show in Morning class")
+    assert "> We missed you." in mail.part("plain")
+
+
+async def test_the_sweep_loop_finds_reminders_on_its_own(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, sink: MailSink
+) -> None:
+    _mail_env(monkeypatch, sink.url)
+    monkeypatch.setenv("LMS_MAIL_SWEEP_SECONDS", "0.2")
+    lms = await _service(database_url)
+    try:
+        world = World(lms)
+        admin = await world.admin()
+        learner = await world.user()
+        course = await world.course("Ladder safety")
+        await world.assign(course, [learner], admin, due=dt.date.today() + dt.timedelta(days=1))
+        app = create_app(lms=lms)
+        async with app.router.lifespan_context(app):
+            [mail] = await sink.wait_for(1)
+            await _settle()
+        assert sink.count() == 1
+        assert str(mail.message["Subject"]).startswith("Reminder: Ladder safety is due on")
+    finally:
+        await lms.close()
+
+
+async def test_without_a_relay_mails_can_be_written_to_a_folder(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``LMS_MAIL_DIR`` (what ``make demo`` uses): one ``.eml`` file per mail."""
+    for name, value in MAIL_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LMS_SMTP_URL", raising=False)
+    monkeypatch.setenv("LMS_MAIL_DIR", str(tmp_path / "mail"))
+    lms = await _service(database_url)
+    try:
+        world = World(lms)
+        admin = await world.admin()
+        learner = await world.user(email="folder@example.com")
+        course = await world.course("Ladder safety")
+        app = create_app(lms=lms)
+        async with app.router.lifespan_context(app):
+            await world.assign(course, [learner], admin, message="Into the folder.")
+            for _ in range(100):
+                if list((tmp_path / "mail").glob("*.eml")):
+                    break
+                await asyncio.sleep(0.05)
+        [path] = (tmp_path / "mail").glob("*.eml")
+        parsed = Received("", [], path.read_bytes()).message
+        assert parsed["To"].addresses[0].addr_spec == "folder@example.com"
+        assert path.name == parsed["Message-ID"].strip("<>").split("@")[0] + ".eml"
+        assert {row.state for row in await _outbox(lms)} == {"SENT"}
+    finally:
+        await lms.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LMS_SMTP_URL", "http://relay.example.org", "LMS_SMTP_URL must start with smtp://"),
+        ("LMS_SMTP_URL", "smtp://", "LMS_SMTP_URL names no host"),
+        ("LMS_MAIL_FROM", "not an address", "LMS_MAIL_FROM must be an address"),
+        ("LMS_PUBLIC_URL", "lms.example.org", "LMS_PUBLIC_URL must be an http(s):// address"),
+        ("LMS_REMINDER_DAYS", "2.5", "LMS_REMINDER_DAYS must be a whole number"),
+        ("LMS_REMINDER_DAYS", "-1", "LMS_REMINDER_DAYS must be a number between 0 and 365"),
+    ],
+)
+async def test_a_wrong_mail_setting_stops_start_up(
+    lms: LMS, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv("LMS_SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(StartupError, match=re.escape(message)):
+        create_app(lms=lms)
+
+
+def test_smtp_urls() -> None:
+    relay = parse_smtp_url("smtp+starttls://mailer%40example.org:p%40ss%3Aw0rd@relay.example.org")
+    assert (relay.host, relay.port, relay.starttls, relay.tls) == (
+        "relay.example.org",
+        587,
+        True,
+        False,
+    )
+    assert (relay.username, relay.password) == ("mailer@example.org", "p@ss:w0rd")
+    assert "p@ss" not in str(relay)
+    assert (parse_smtp_url("smtps://relay.example.org").port, parse_smtp_url("smtp://h").port) == (
+        465,
+        25,
+    )
+    assert parse_smtp_url("smtps://relay.example.org").tls
+
+
+def test_lms_graph_mail_retry_queues_failed_mails_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def failed_mail() -> None:
+        lms = await _service(database_url)
+        try:
+            learner = await World(lms).user()
+            at = dt.datetime.now(dt.UTC)
+            async with lms.db.transaction() as conn:
+                await conn.execute(
+                    insert(mail_outbox),
+                    [
+                        {
+                            "kind": "notification",
+                            "ref_id": ref,
+                            "user_id": learner.user.id,
+                            "recipient": str(learner.user.email),
+                            "subject": "Hello",
+                            "content": {"template": "notice"},
+                            "message_id": f"<{ref}@example.org>",
+                            "state": state,
+                            "attempts": 1,
+                            "last_error": "550 No",
+                            "created_at": at,
+                            "queued_at": at,
+                            "next_attempt_at": at,
+                        }
+                        for ref, state in ((1, "FAILED"), (2, "FAILED"), (3, "SENT"))
+                    ],
+                )
+        finally:
+            await lms.close()
+
+    async def states() -> list[str]:
+        lms = LMS(make_settings(database_url))
+        try:
+            return [row.state for row in await _outbox(lms)]
+        finally:
+            await lms.close()
+
+    asyncio.run(failed_mail())
+    monkeypatch.setenv("LMS_DATABASE_URL", database_url)
+    monkeypatch.setenv("LMS_SECRET_KEY", "test-secret-key-that-is-long-enough-for-hs256")
+    monkeypatch.setenv("LMS_PLUGINS", "email")
+    assert main(["mail", "retry"]) == 0
+    assert capsys.readouterr().out == "Queued 2 failed e-mails again.\n"
+    assert asyncio.run(states()) == ["QUEUED", "QUEUED", "SENT"]
+    assert main(["mail", "retry"]) == 0
+    assert capsys.readouterr().out == "Queued 0 failed e-mails again.\n"
+
+    monkeypatch.setenv("LMS_PLUGINS", "self_paced")
+    assert main(["mail", "retry"]) == 2
+    assert "The email plugin is not loaded" in capsys.readouterr().err
+
+
+async def test_the_service_runs_without_the_plugin_on_a_database_migrated_with_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, sink: MailSink
+) -> None:
+    _mail_env(monkeypatch, sink.url)
+    await (await _service(database_url)).close()  # emptied, the mail tables included
+    without = make_settings(
+        database_url, plugins=tuple(name for name in BUILTIN_PLUGINS if name != "email")
+    )
+    lms = LMS(without)
+    try:
+        world = World(lms)
+        admin = await world.admin()
+        learner = await world.user()
+        course = await world.course()
+        app = create_app(lms=lms)
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://lms.test") as c,
+        ):
+            await _assign(GraphQLClient(c), admin, course.id, [learner], "Stored, not mailed.")
+            await _settle()
+        assert sink.count() == 0
+        assert await _outbox(lms) == []
+        async with lms.db.reader() as conn:
+            count = select(func.count()).select_from(m.Notification)
+            assert (await conn.execute(count)).scalar() == 1
+    finally:
+        await lms.close()
