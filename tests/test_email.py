@@ -233,6 +233,20 @@ async def test_a_mass_assignment_sends_one_mail_per_learner(
     )
     assert len({mail.message["Message-ID"] for mail in received}) == 60
 
+    # A page of users with their mails (one statement for the page).
+    data = await gql.data(
+        "{ users(first: 100) { edges { node { email mails(first: 5) { recipient "
+        "delivery { state } } } } } }",
+        token=admin.token,
+    )
+    shown = {edge["node"]["email"]: edge["node"]["mails"] for edge in data["users"]["edges"]}
+    assert shown[admin.user.email] == []
+    assert all(
+        shown[str(learner.user.email)]
+        == [{"recipient": learner.user.email, "delivery": {"state": "SENT"}}]
+        for learner in learners
+    )
+
 
 async def test_smtp_down_while_assigning_then_up_each_mail_arrives_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch

@@ -10,13 +10,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from strawberry.dataloader import DataLoader
 
-from lms_graph import BadInput, CourseRecord, GraphQLExtension, UserRecord, decode_id
+from lms_graph import (
+    BadInput,
+    CourseRecord,
+    GraphQLExtension,
+    UserRecord,
+    decode_id,
+    ids_param,
+)
 from plugins.email import outbox
 from plugins.email.config import config_for
 from plugins.email.preferences import (
@@ -95,13 +103,34 @@ def _mail(row: Any) -> Mail:
     )
 
 
-def _mails_of(user_id: int, first: int) -> Any:
-    return (
-        select(mail_outbox)
-        .where(mail_outbox.c.user_id == user_id)
-        .order_by(mail_outbox.c.id.desc())
-        .limit(first)
+_RANKED = (
+    select(
+        mail_outbox.c.id,
+        mail_outbox.c.user_id,
+        mail_outbox.c.notification_id,
+        mail_outbox.c.kind,
+        mail_outbox.c.recipient,
+        mail_outbox.c.subject,
+        mail_outbox.c.message_id,
+        mail_outbox.c.created_at,
+        mail_outbox.c.state,
+        mail_outbox.c.attempts,
+        mail_outbox.c.last_error,
+        mail_outbox.c.sent_at,
+        mail_outbox.c.next_attempt_at,
+        func.row_number()
+        .over(partition_by=mail_outbox.c.user_id, order_by=mail_outbox.c.id.desc())
+        .label("rank"),
     )
+    .where(ids_param(mail_outbox.c.user_id, "ids"))
+    .subquery()
+)
+_RECENT = (
+    select(_RANKED)
+    .where(_RANKED.c.rank <= bindparam("first"))
+    .order_by(_RANKED.c.user_id, _RANKED.c.id.desc())
+)
+"""The latest ``first`` mails of each user of a page: one statement for the page."""
 
 
 def _loader(info: strawberry.Info, name: str, load: Any) -> DataLoader[int, Any]:
@@ -123,8 +152,15 @@ class UserMail:
             return []
         if not 1 <= first <= MAX_MAILS:
             raise BadInput(f"first must be between 1 and {MAX_MAILS}.")
-        rows = await info.context.db.execute(_mails_of(root.id, first))
-        return [_mail(row) for row in rows]
+        db = info.context.db
+
+        async def load(user_ids: list[int]) -> list[list[Mail]]:
+            found: dict[int, list[Mail]] = defaultdict(list)
+            for row in await db.execute(_RECENT, {"ids": user_ids, "first": first}):
+                found[row.user_id].append(_mail(row))
+            return [found[user_id] for user_id in user_ids]
+
+        return await _loader(info, f"email.mails.{first}", load).load(root.id)
 
     @strawberry.field(
         description=(

@@ -20,7 +20,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lms_graph import LMS, ids_param
+from lms_graph import LMS
 from plugins.email.compose import Outgoing, new_message_id
 from plugins.email.config import MailConfig
 from plugins.email.tables import MailKind, MailState, mail_outbox
@@ -208,17 +208,15 @@ async def mark_retry(
     return soonest
 
 
-async def requeue_failed(lms: LMS, ids: Sequence[int] = ()) -> int:
-    """Queue failed mails again (all of them, or those of ``ids``), due at once with a
-    new day to get through. Returns how many."""
+async def requeue_failed(lms: LMS) -> int:
+    """Queue every failed mail again, due at once with a new day to get through
+    (``lms-graph mail retry``). Returns how many."""
     at = now()
-    statement = update(mail_outbox).where(mail_outbox.c.state == MailState.FAILED.value)
-    if ids:
-        statement = statement.where(ids_param(mail_outbox.c.id, "ids"))
     async with lms.db.transaction() as conn:
         result = await conn.execute(
-            statement.values(state=MailState.QUEUED.value, queued_at=at, next_attempt_at=at),
-            {"ids": list(ids)} if ids else {},
+            update(mail_outbox)
+            .where(mail_outbox.c.state == MailState.FAILED.value)
+            .values(state=MailState.QUEUED.value, queued_at=at, next_attempt_at=at)
         )
     return max(result.rowcount, 0)
 
