@@ -26,7 +26,7 @@ from plugins.email import outbox
 from plugins.email.compose import as_bytes, compose
 from plugins.email.config import MailConfig, config_for
 from plugins.email.sweep import sweep
-from plugins.email.transport import Permanent, Temporary, Unreachable, opened
+from plugins.email.transport import Permanent, Sender, Temporary, Unreachable, opened
 
 logger = logging.getLogger(__name__)
 
@@ -59,58 +59,67 @@ def wake(lms: LMS) -> None:
     process(lms).wake.set()
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Pass:
+    """What one delivery pass did."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     soonest_retry: dt.datetime | None = None
+    unreachable: bool = False
+    """The relay could not be reached: the pass stops until the retry."""
+
+    def retry(self, count: int, at: dt.datetime | None) -> None:
+        self.retrying += count
+        self.soonest_retry = _soonest(self.soonest_retry, at)
 
 
 async def deliver_due(lms: LMS, config: MailConfig) -> Pass:
-    """Send every mail due now, batch after batch, until none is left."""
-    sent = retrying = failed = 0
-    soonest: dt.datetime | None = None
-    while await outbox.anything_due(lms, outbox.now()):
+    """Send every mail due now, batch after batch, until none is left (or the relay
+    cannot be reached)."""
+    done = Pass()
+    while not done.unreachable and await outbox.anything_due(lms, outbox.now()):
         batch = await outbox.claim(lms, config, outbox.now())
         if not batch:
             break  # another process took them
         async with opened(config) as sender:
-            for index, mail in enumerate(batch):
-                try:
-                    message = as_bytes(compose(mail, config, lms.settings.secret_key))
-                    await sender.send(message, config.sender.addr_spec, mail.recipient)
-                except Unreachable as error:
-                    rest = batch[index:]
-                    retry_at = await outbox.mark_retry(lms, config, rest, str(error), outbox.now())
-                    retrying += len(rest)
-                    soonest = _soonest(soonest, retry_at)
-                    break
-                except Temporary as error:
-                    retry_at = await outbox.mark_retry(
-                        lms, config, [mail], str(error), outbox.now()
-                    )
-                    retrying += 1
-                    soonest = _soonest(soonest, retry_at)
-                except (Permanent, ValueError) as error:
-                    # ValueError: an address or header the email package refuses.
-                    await outbox.mark_failed(lms, mail, str(error) or type(error).__name__)
-                    failed += 1
-                else:
-                    await outbox.mark_sent(lms, mail, outbox.now())
-                    sent += 1
-            else:
-                continue
-            break  # the relay is unreachable: wait for the retry, not the next batch
-    if sent or retrying or failed:
+            await _send(lms, config, sender, batch, done)
+    if done.sent or done.retrying or done.failed:
         logger.info(
             "mail: %d sent, %d to be retried, %d failed (%s)",
-            sent,
-            retrying,
-            failed,
+            done.sent,
+            done.retrying,
+            done.failed,
             config.describe(),
         )
-    return Pass(sent, retrying, failed, soonest)
+    return done
+
+
+async def _send(
+    lms: LMS, config: MailConfig, sender: Sender, batch: list[outbox.Claimed], done: Pass
+) -> None:
+    """Hand each mail of ``batch`` over and record its outcome at once."""
+    for index, mail in enumerate(batch):
+        try:
+            message = as_bytes(compose(mail, config, lms.settings.secret_key))
+            await sender.send(message, config.sender.addr_spec, mail.recipient)
+        except Unreachable as error:  # nothing can go now: the rest waits for its retry
+            rest = batch[index:]
+            done.retry(
+                len(rest), await outbox.mark_retry(lms, config, rest, str(error), outbox.now())
+            )
+            done.unreachable = True
+            return
+        except Temporary as error:
+            done.retry(1, await outbox.mark_retry(lms, config, [mail], str(error), outbox.now()))
+        except (Permanent, ValueError) as error:
+            # ValueError: an address or header the email package refuses.
+            await outbox.mark_failed(lms, mail, str(error) or type(error).__name__)
+            done.failed += 1
+        else:
+            await outbox.mark_sent(lms, mail, outbox.now())
+            done.sent += 1
 
 
 def _soonest(current: dt.datetime | None, other: dt.datetime | None) -> dt.datetime | None:
