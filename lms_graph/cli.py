@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -255,6 +257,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if settings.production:
         raise CommandFailed("Refusing to seed demo data with LMS_ENV=production.", 2)
+    _check_port(args.host, args.port)
 
     mail = mail_settings(os.environ)  # before the service reads the mail settings
 
@@ -279,6 +282,31 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"E-mails:     {mail}")
     print('In GraphiQL, add the header {"Authorization": "Bearer <admin token>"}.', flush=True)
     return _run_server(args.host, args.port, 1, settings)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before seeding or printing a token when the server could not listen: a busy
+    port would otherwise send a newcomer, with a valid token, to someone else's server.
+
+    Binds the way uvicorn does (``SO_REUSEADDR``, IPv6 for a host with a colon), then lets
+    go; the port is free again for uvicorn a moment later.
+    """
+    if port == 0:  # any free port: nothing to check
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise CommandFailed(
+                f"Port {port} on {host} is already in use; stop what listens there, "
+                "or choose another port with --port.",
+                2,
+            ) from None
+        reason = error.strerror or str(error)
+        raise CommandFailed(f"Cannot listen on {host}:{port}: {reason}.", 2) from None
 
 
 def _browser_address(host: str, port: int) -> str:

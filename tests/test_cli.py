@@ -283,20 +283,53 @@ def test_demo_seeds_prints_token_then_serves(
         return 0
 
     monkeypatch.setattr(cli, "_run_server", fake_server)
-    assert main(["demo", "--port", "8123"]) == 0
-    assert served == [("127.0.0.1", 8123, 1)]
+    port = _free_port()  # demo checks the port is free before it seeds
+    assert main(["demo", "--port", str(port)]) == 0
+    assert served == [("127.0.0.1", port, 1)]
     lines = capsys.readouterr().out.splitlines()
-    assert "http://127.0.0.1:8123/graphql" in "\n".join(lines)
+    assert f"http://127.0.0.1:{port}/graphql" in "\n".join(lines)
     [token_line] = [line for line in lines if line.startswith("Admin token:")]
     token = token_line.removeprefix("Admin token:").strip()
     # The dashboard link carries the same token, for a newcomer to click.
-    assert f"Dashboard:   http://127.0.0.1:8123/admin/#token={token}" in lines
+    assert f"Dashboard:   http://127.0.0.1:{port}/admin/#token={token}" in lines
     body = _graphql(url, VIEWER, token)
     assert body["data"]["viewer"] == {
         "email": "admin@example.com",
         "name": "Ada Admin",
         "isAdmin": True,
     }
+
+
+def test_demo_on_a_busy_port_fails_before_seeding_or_printing(tmp_path: Path) -> None:
+    """Nothing seeded, no banner, no URL, no token: one line on stderr and a non-zero exit."""
+    database = tmp_path / "demo.db"
+    env = {
+        **os.environ,
+        "LMS_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "LMS_SECRET_KEY": SECRET,
+        "LMS_PLUGINS": ",".join(BUILTIN_PLUGINS),
+    }
+    env.pop("LMS_ENV", None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "lms_graph", "demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"lms-graph: Port {port} on 127.0.0.1 is already in use; stop what listens there, "
+        "or choose another port with --port.\n"
+    )
+    assert not database.exists()
+    assert not (tmp_path / "demo-mail").exists()
 
 
 def _free_port() -> int:
