@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install demo serve test test-sqlite lint schema bench bench-all bench-load bench-documents example xapi-conformance clean
+.PHONY: install demo serve test test-slow lint schema bench bench-all bench-load bench-documents example xapi-conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Serve a seeded demo on SQLite at http://127.0.0.1:8000/graphql (prints an admin token).
+## Serve a seeded demo on SQLite at http://127.0.0.1:8000/graphql (prints an admin token);
+## e.g. make demo PORT=8080, or HOST=0.0.0.0 to be reached from other machines (given on the
+## command line: a PORT or HOST in the environment is not used).
+HOST = 127.0.0.1
+PORT = 8000
 demo: install
-	$(BIN)/lms-graph demo
+	$(BIN)/lms-graph demo --host $(HOST) --port $(PORT)
 
 serve: install
 	$(BIN)/lms-graph serve
