@@ -1,8 +1,11 @@
 """Fixtures: every test runs on SQLite and on PostgreSQL, against the real app.
 
 PostgreSQL is found at ``LMS_TEST_POSTGRES_URL`` (default: the local server,
-user postgres, database test). When it is unreachable its tests skip, unless
-``LMS_TEST_REQUIRE_POSTGRES=1`` (CI) makes that an error.
+user postgres, database test; when that database does not exist, the server's
+``postgres`` database is used). Each session creates and drops its own databases.
+When the server is unreachable, refuses the user, or the user may not CREATE
+DATABASE, its tests skip saying which, unless ``LMS_TEST_REQUIRE_POSTGRES=1`` (CI)
+makes that an error.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lms_graph.core import LMS
@@ -41,8 +45,69 @@ BUILTIN_PLUGINS = tuple(
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 
-async def _postgres_admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+MAINTENANCE_DATABASE = "postgres"
+"""Every stock PostgreSQL server has it: throwaway databases are created from there when
+the configured one (``test`` by default) does not exist."""
+_SQLSTATE_NO_DATABASE = "3D000"
+_SQLSTATE_AUTHENTICATION = ("28000", "28P01")
+_SQLSTATE_NO_PRIVILEGE = "42501"
+
+
+class PostgresUnavailable(Exception):
+    """Why the PostgreSQL leg cannot run, in one line, with how to enable it."""
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, looked for through SQLAlchemy's wrapping."""
+    seen: BaseException | None = error
+    while seen is not None:
+        code = getattr(seen, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def _reason(error: BaseException) -> str:
+    detail = getattr(error, "orig", None) or error
+    return " ".join(str(detail).split()) or type(detail).__name__
+
+
+def _unavailable(url: str, error: BaseException) -> PostgresUnavailable:
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    user = parsed.username or "(default user)"
+    code = _sqlstate(error)
+    enable = "set LMS_TEST_POSTGRES_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
+    if code in _SQLSTATE_AUTHENTICATION:
+        problem = f"PostgreSQL at {where} refused user {user}: authentication failed"
+    elif code == _SQLSTATE_NO_PRIVILEGE:
+        problem = f"PostgreSQL user {user} at {where} has no permission to CREATE DATABASE"
+    elif code is None and isinstance(error, OSError):
+        problem = f"PostgreSQL server is unreachable at {where}"
+        enable = f"start a server there, or {enable}"
+    else:
+        problem = f"PostgreSQL at {where} cannot create a test database"
+    return PostgresUnavailable(
+        f"{problem} ({_reason(error)}). To run the PostgreSQL leg, {enable} "
+        "(a user allowed to CREATE DATABASE)."
+    )
+
+
+async def _postgres_admin(sql: str, url: str = POSTGRES_URL) -> None:
+    """Run ``sql`` outside a transaction on ``url``'s server, through its configured database,
+    or the ``postgres`` maintenance database when that one does not exist."""
+    try:
+        await _execute(url, sql)
+    except DBAPIError as error:
+        if _sqlstate(error) != _SQLSTATE_NO_DATABASE:
+            raise
+        maintenance = make_url(url).set(database=MAINTENANCE_DATABASE)
+        await _execute(maintenance.render_as_string(hide_password=False), sql)
+
+
+async def _execute(url: str, sql: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
             await conn.execute(text(sql))
@@ -50,19 +115,28 @@ async def _postgres_admin(sql: str) -> None:
         await engine.dispose()
 
 
-def _make_postgres_database() -> str:
+def create_postgres_database(url: str = POSTGRES_URL) -> str:
+    """A new, empty database on ``url``'s server; its URL. Raises ``PostgresUnavailable``."""
     name = f"lms_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        message = (
-            f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}). "
-            "Start a server there, or set LMS_TEST_POSTGRES_URL, to run the PostgreSQL leg."
-        )
+        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"', url))
+    except (OSError, SQLAlchemyError) as error:
+        raise _unavailable(url, error) from error
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(database_url: str) -> None:
+    name = make_url(database_url).database
+    asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _make_postgres_database() -> str:
+    try:
+        return create_postgres_database()
+    except PostgresUnavailable as unavailable:
         if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+            pytest.fail(str(unavailable))
+        pytest.skip(str(unavailable))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -86,8 +160,7 @@ def database_url(
     asyncio.run(migrate())
     yield url
     if request.param == "postgresql":
-        name = make_url(url).database
-        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_postgres_database(url)
 
 
 def make_settings(url: str, **changes: object) -> Settings:
