@@ -8,9 +8,13 @@ Rules that hold for all hooks:
   ``lms_background`` run once at start-up; an exception there stops the server (fail at
   start-up, not at 3 a.m.).
 - The other hooks run per request. An implementation may be a plain function or
-  an ``async def``; a per-request hook that raises fails only that request (or
-  that learner's outcome), logged with the plugin's name, never with its text
-  sent to a client.
+  an ``async def``. One that raises fails the whole field it runs for (a mass action
+  fails for every learner, not only one; a write rolls back, nothing is written),
+  logged with the plugin's name; the client gets ``INTERNAL_SERVER_ERROR``, never the
+  exception's text. A refusal (``LMSError``: ``BadInput``, ``Forbidden``...) reaches
+  the client as it is, and fails the field the same way. After a commit
+  (``lms_on_events``, ``lms_notify``) a raising implementation is only logged, and
+  the others still run.
 - Learners always arrive in batches (a page, a mass action): never query the
   database once per learner.
 - ``db`` is the SQLAlchemy ``AsyncConnection`` of the caller's transaction:

@@ -54,7 +54,7 @@ _ENROLLMENTS = enrollments_select().where(ids_param(m.Enrollment.id, "ids"))
 
 
 class Loaders:
-    """The request's loaders. Plugins may add their own with ``register``."""
+    """The request's loaders. Plugins add their own with ``get``."""
 
     def __init__(self, db: RequestConnection) -> None:
         self.db = db
@@ -87,7 +87,7 @@ class Loaders:
         return loader
 
     async def _rows(self, statement: Any, ids: list[int] | None = None) -> Sequence[Any]:
-        """The rows of ``statement``; ``ids`` fill its ``_IDS`` parameter, if it has one."""
+        """The rows of ``statement``; ``ids`` fill its ``ids`` parameter, if it has one."""
         params = None if ids is None else {"ids": ids}
         return (await self.db.execute(statement, params)).mappings().all()
 
