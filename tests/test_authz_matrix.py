@@ -49,9 +49,10 @@ from lms_graph.services.actions import ActionRequest, run_action
 from lms_graph.services.imports import ImportRequest, import_assignments
 from lms_graph.services.journal import Note, notify
 from lms_graph.services.tx import write
+from plugins.email.links import signature
 from plugins.ilt.sessions import SessionSpec, create_session
 from plugins.scorm_xapi.credentials import create_credential
-from tests.conftest import _empty, merged_metadata
+from tests.conftest import SECRET, _empty, merged_metadata
 from tests.helpers import Actor, World
 
 ROLES = ("admin", "instructor", "other_instructor", "peer", "self", "anonymous")
@@ -323,6 +324,7 @@ QUERIES: dict[str, Case] = {
         "{ certificatesExpiring(withinDays: 30) { code } }",
         answers("any FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN UNAUTHENTICATED"),
     ),
+    "mailOutbox": Case("{ mailOutbox { queued } }", ADMIN),
 }
 
 _ON_COURSE = "{ course(id: $course) { %s } }"
@@ -350,6 +352,8 @@ COURSE_FIELDS: dict[str, Case] = {
 COURSE_FIELDS["sessions"] = Case(
     "{ course(id: $course_i) { sessions { id } } }", SIGNED_IN, pick="sessions"
 )
+# The e-mail plugin's: the course's reminder days are no secret to anyone signed in.
+COURSE_FIELDS["reminderDays"] = Case(_ON_COURSE % "reminderDays", SIGNED_IN, pick="reminderDays")
 COURSE_FIELDS["activityId"] = Case(
     "{ course(id: $course_s) { activityId } }", SIGNED_IN, pick="activityId"
 )
@@ -488,6 +492,11 @@ MUTATIONS: dict[str, Case] = {
     "setCertificateValidity": Case(
         "mutation { setCertificateValidity(courseId: $course, validDays: 30) { validDays } }",
         ADMIN,
+    ),
+    # Each user their own reminders; a course's reminder days are its managers'.
+    "setMailReminders": Case("mutation { setMailReminders(enabled: true) }", SIGNED_IN),
+    "setCourseReminderDays": Case(
+        "mutation { setCourseReminderDays(courseId: $course, days: 5) }", MANAGER
     ),
 }
 
@@ -633,7 +642,26 @@ ROUTES: dict[str, Case] = {
         http=_get_route("/certificates/$code.pdf"),
         answers=answers("ok ok FORBIDDEN FORBIDDEN ok UNAUTHENTICATED"),
     ),
+    # The signed link in a reminder, not a token, decides: GET only asks to confirm;
+    # a POST with a signature that does not match is refused whoever sends it.
+    "GET /mail/unsubscribe": Case(
+        http=lambda s, c, t: _unsubscribe(s, c, t, "GET"), answers=EVERYONE
+    ),
+    "POST /mail/unsubscribe": Case(
+        http=lambda s, c, t: _unsubscribe(s, c, t, "POST", forged=True),
+        answers=answers("FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN FORBIDDEN"),
+    ),
 }
+
+
+async def _unsubscribe(
+    scene: Scene, http: AsyncClient, token: str | None, method: str, *, forged: bool = False
+) -> Response:
+    user = scene.pks["self_user"]
+    sig = signature(SECRET, user) if not forged else signature("another key", user)
+    return await http.request(
+        method, "/mail/unsubscribe", params={"user": user, "sig": sig}, headers=_auth(token)
+    )
 
 
 XAPI = {"X-Experience-API-Version": "1.0.3"}
