@@ -448,7 +448,7 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="View Chapter Insights",
         kind=ActionKind.VIEW,
         position=80,
-        applies=lambda learner: learner.state is not S.ENROLLED_IN_SESSION,
+        applies=lambda learner: learner.has_chapters and learner.state is not S.ENROLLED_IN_SESSION,
         description="Each chapter's status and progress.",
     ),
     ActionDefinition(

@@ -133,29 +133,6 @@ def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[Action
     return actions.EXTRA_PARAMS if course_type == KEY else None
 
 
-INSIGHTS = ("view_chapter_insights", "view_quiz_insights")
-NO_CHAPTERS = Outcome.skipped(
-    "NO_CHAPTERS", "This course has no chapters: its sessions are what learners attend."
-)
-
-
-@hookimpl
-def lms_withhold_actions(
-    course_type: str, actions: Sequence[str], learners: Sequence[MenuLearner]
-) -> Mapping[int, Mapping[str, Outcome]] | None:
-    """No chapter or quiz insights for a course taught only in sessions (no chapters)."""
-    if course_type != KEY:
-        return None
-    insights = [key for key in INSIGHTS if key in actions]
-    if not insights:
-        return None
-    return {
-        learner.enrollment_id: dict.fromkeys(insights, NO_CHAPTERS)
-        for learner in learners
-        if not learner.has_chapters
-    }
-
-
 @hookimpl
 def lms_veto_action(
     action: str, learners: Sequence[MenuLearner], params: Mapping[str, Any]

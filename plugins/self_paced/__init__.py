@@ -19,8 +19,6 @@ from lms_graph import (
     LearnerProgress,
     LearnerState,
     LearnerStatus,
-    MenuLearner,
-    Outcome,
     hookimpl,
 )
 
@@ -51,23 +49,3 @@ def lms_learner_status(
     if course_type != KEY:
         return None
     return {learner.enrollment_id: status(learner) for learner in learners}
-
-
-INSIGHTS = ("view_chapter_insights", "view_quiz_insights")
-NO_CHAPTERS = Outcome.skipped("NO_CHAPTERS", "This course has no chapters to show insights of.")
-
-
-@hookimpl
-def lms_withhold_actions(
-    course_type: str, actions: Sequence[str], learners: Sequence[MenuLearner]
-) -> Mapping[int, Mapping[str, Outcome]] | None:
-    if course_type != KEY:
-        return None
-    insights = [key for key in INSIGHTS if key in actions]
-    if not insights:
-        return None
-    return {
-        learner.enrollment_id: dict.fromkeys(insights, NO_CHAPTERS)
-        for learner in learners
-        if not learner.has_chapters
-    }

@@ -201,8 +201,6 @@ PROOF_PENDING = Outcome.skipped(
     "PROOF_PENDING",
     "A proof of attendance awaits review: approve it (Approve Attendance) instead.",
 )
-NO_CHAPTERS = Outcome.skipped("NO_CHAPTERS", "This course has no chapters.")
-INSIGHTS = ("view_chapter_insights", "view_quiz_insights")
 
 
 @hookimpl
@@ -213,14 +211,13 @@ def lms_withhold_actions(
     mass-action previews and runs all follow (one rule, no statement)."""
     if course_type != KEY:
         return None
-    withheld: dict[int, dict[str, Outcome]] = {}
-    for learner in learners:
-        mine = withheld.setdefault(learner.enrollment_id, {})
-        if "mark_complete" in actions and learner.facts.get("attendance.proof_pending"):
-            mine["mark_complete"] = PROOF_PENDING
-        if not learner.has_chapters:
-            mine.update({key: NO_CHAPTERS for key in INSIGHTS if key in actions})
-    return withheld
+    if "mark_complete" not in actions:
+        return None
+    return {
+        learner.enrollment_id: {"mark_complete": PROOF_PENDING}
+        for learner in learners
+        if learner.facts.get("attendance.proof_pending")
+    }
 
 
 async def _approve(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
