@@ -50,7 +50,7 @@ from bench.load import LOOPBACK, Round
 from bench.mixed_traffic import Call, Connection, Tally
 from lms_graph import models as m
 from lms_graph.queries import CURRENT_ATTEMPT
-from plugins.scorm_xapi.tables import scorm_commits, xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, xapi_statements
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SECRET_KEY = "bench-load-secret-key-bench-load-secret-key-0123"

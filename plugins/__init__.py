@@ -1,1 +1,2 @@
-"""The built-in plugins. Each one is registered through the ``lms_graph`` entry points."""
+"""The built-in plugins, imported as ``lms_graph_plugins``: each one is registered through the
+``lms_graph`` entry points (pyproject.toml)."""

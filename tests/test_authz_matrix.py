@@ -49,9 +49,9 @@ from lms_graph.services.actions import ActionRequest, run_action
 from lms_graph.services.imports import ImportRequest, import_assignments
 from lms_graph.services.journal import Note, notify
 from lms_graph.services.tx import write
-from plugins.email.links import signature
-from plugins.ilt.sessions import SessionSpec, create_session
-from plugins.scorm_xapi.credentials import create_credential
+from lms_graph_plugins.email.links import signature
+from lms_graph_plugins.ilt.sessions import SessionSpec, create_session
+from lms_graph_plugins.scorm_xapi.credentials import create_credential
 from tests.conftest import SECRET, _empty, merged_metadata
 from tests.helpers import Actor, World
 

@@ -27,7 +27,7 @@ from sqlalchemy import insert, select
 from lms_graph.app import create_app
 from lms_graph.core import LMS
 from lms_graph.schema.inputs import DEFAULT_MAX_LENGTH, MAX_DEPTH, MAX_LENGTHS
-from plugins.scorm_xapi.tables import xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import xapi_statements
 from tests.conftest import merged_metadata
 from tests.helpers import Actor, World, gid
 

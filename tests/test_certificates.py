@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from lms_graph.core import LMS
-from plugins.certificates.tables import certificates
+from lms_graph_plugins.certificates.tables import certificates
 from tests.conftest import make_settings
 from tests.helpers import Actor, GraphQLClient, World, gid
 from tests.test_actions import finish, one_outcome, run, start

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from bench.queries import LMS_QUERY, LMS_QUERY_ACTIONS
 from lms_graph import models as m
 from lms_graph.core import LMS
-from plugins.certificates.tables import certificates
+from lms_graph_plugins.certificates.tables import certificates
 from tests.helpers import GraphQLClient, StatementCounter, World, gid
 
 RUN = """

@@ -25,11 +25,11 @@ from lms_graph.app import create_app
 from lms_graph.cli import main
 from lms_graph.core import LMS
 from lms_graph.errors import StartupError
-from plugins.email.config import MailConfig, config_for, parse_smtp_url
-from plugins.email.delivery import deliver_due, refresh_backlog
-from plugins.email.outbox import backoff, requeue_failed
-from plugins.email.sweep import sweep
-from plugins.email.tables import mail_outbox
+from lms_graph_plugins.email.config import MailConfig, config_for, parse_smtp_url
+from lms_graph_plugins.email.delivery import deliver_due, refresh_backlog
+from lms_graph_plugins.email.outbox import backoff, requeue_failed
+from lms_graph_plugins.email.sweep import sweep
+from lms_graph_plugins.email.tables import mail_outbox
 from tests.conftest import BUILTIN_PLUGINS, _empty, make_settings
 from tests.helpers import Actor, GraphQLClient, StatementCounter, World, gid
 from tests.mail_sink import MailSink, Received, free_port
@@ -387,9 +387,9 @@ async def test_without_smtp_url_nothing_is_queued_and_start_up_says_so(
 ) -> None:
     monkeypatch.delenv("LMS_SMTP_URL", raising=False)
     monkeypatch.delenv("LMS_MAIL_DIR", raising=False)
-    with caplog.at_level(logging.INFO, logger="plugins.email"):
+    with caplog.at_level(logging.INFO, logger="lms_graph_plugins.email"):
         app = create_app(lms=lms)
-    assert [r.getMessage() for r in caplog.records if r.name == "plugins.email"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "lms_graph_plugins.email"] == [
         "E-mail is off: LMS_SMTP_URL is not set. Notifications are stored, not mailed."
     ]
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://lms.test") as c:

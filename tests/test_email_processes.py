@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from lms_graph.core import LMS
-from plugins.email.tables import mail_outbox
+from lms_graph_plugins.email.tables import mail_outbox
 from tests.conftest import BUILTIN_PLUGINS, SECRET
 from tests.helpers import Actor, World, gid
 from tests.mail_sink import MailSink

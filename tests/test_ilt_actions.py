@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from lms_graph.core import LMS
-from plugins.ilt.tables import seats
+from lms_graph_plugins.ilt.tables import seats
 from tests.helpers import GraphQLClient, World, gid
 from tests.test_actions import one_outcome, run, run_error
 from tests.test_ilt_sessions import (

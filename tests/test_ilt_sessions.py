@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from lms_graph.core import LMS
 from lms_graph.records import CourseRecord
-from plugins.ilt.tables import seats, sessions
+from lms_graph_plugins.ilt.tables import seats, sessions
 from tests.conftest import make_settings
 from tests.helpers import Actor, GraphQLClient, StatementCounter, World, gid
 from tests.test_actions import run, start

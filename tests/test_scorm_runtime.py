@@ -10,7 +10,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import func, select
 
 from lms_graph.core import LMS
-from plugins.scorm_xapi.tables import scorm_commits, scorm_state
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, scorm_state
 from tests.helpers import Actor, GraphQLClient, World, gid
 from tests.test_xapi_lrs import state, xapi_learner
 

@@ -52,8 +52,8 @@ from lms_graph.services.actions import ActionRequest, run_action
 from lms_graph.services.learning import answer_quiz, complete_chapter, start_course
 from lms_graph.services.tx import write
 from lms_graph.values import ActionKind, LearnerProgress, LearnerState, OutcomeStatus
-from plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
-from plugins.self_paced import status as self_paced_status
+from lms_graph_plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
+from lms_graph_plugins.self_paced import status as self_paced_status
 from tests.conftest import _empty, make_settings
 from tests.helpers import Actor, World
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from lms_graph import models as m
 from lms_graph.core import LMS
 from lms_graph.ids import to_global_id
-from plugins.scorm_xapi.tables import scorm_commits, xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, xapi_statements
 from tests.helpers import Actor, World
 from tests.test_concurrency import RUN, served, server_logs
 

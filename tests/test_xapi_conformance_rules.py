@@ -17,7 +17,7 @@ from httpx import ASGITransport, AsyncClient, Response
 
 from lms_graph.app import create_app
 from lms_graph.core import LMS
-from plugins.scorm_xapi.attachments import SIGNATURE
+from lms_graph_plugins.scorm_xapi.attachments import SIGNATURE
 from tests.helpers import Actor, World
 from tests.test_xapi_lrs import ADL, VERSION, auth, post, statement, stored
 

@@ -14,8 +14,8 @@ from httpx import AsyncClient, Response
 from sqlalchemy import func, select
 
 from lms_graph.core import LMS
-from plugins.scorm_xapi.documents import registration_of
-from plugins.scorm_xapi.tables import xapi_documents
+from lms_graph_plugins.scorm_xapi.documents import registration_of
+from lms_graph_plugins.scorm_xapi.tables import xapi_documents
 from tests.helpers import Actor, GraphQLClient, World
 from tests.test_actions import one_outcome, run
 from tests.test_xapi_lrs import VERSION, auth, iris, post, statement, xapi_learner

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from lms_graph.core import LMS
 from lms_graph.records import CourseRecord
-from plugins.scorm_xapi.tables import xapi_credentials, xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import xapi_credentials, xapi_statements
 from tests.helpers import Actor, GraphQLClient, World, gid
 
 VERSION = {"X-Experience-API-Version": "1.0.3"}

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from lms_graph.core import LMS
 from lms_graph.migrations import upgrade
-from plugins.scorm_xapi.tables import xapi_statement_links, xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import xapi_statement_links, xapi_statements
 from tests.conftest import _make_postgres_database, _postgres_admin, make_settings
 
 OLD: dict[str, Any] = {

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from lms_graph import Viewer, write
 from lms_graph.core import LMS
-from plugins.scorm_xapi.demo import seed
-from plugins.scorm_xapi.progress import CMI5_PROGRESS
-from plugins.scorm_xapi.tables import scorm_commits, xapi_statements
+from lms_graph_plugins.scorm_xapi.demo import seed
+from lms_graph_plugins.scorm_xapi.progress import CMI5_PROGRESS
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, xapi_statements
 from tests.helpers import GraphQLClient, World, gid
 from tests.test_actions import complete_chapter, one_outcome, run, start
 from tests.test_xapi_lrs import ADL, auth, iris, post, state, statement, xapi_learner

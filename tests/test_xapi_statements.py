@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from plugins.scorm_xapi.statements import (
+from lms_graph_plugins.scorm_xapi.statements import (
     StatementError,
     actor_key,
     check_statement,

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from lms_graph import CourseKind, LearnerProgress, LearnerState, LearnerStatus
-from plugins.scorm_xapi.progress import Facts, decide
+from lms_graph_plugins.scorm_xapi.progress import Facts, decide
 
 S = LearnerState
 LEARNER = LearnerProgress(

@@ -43,10 +43,10 @@ from lms_graph import (
     SQLExecutor,
     hookimpl,
 )
-from plugins.certificates.graphql import extension, read_and_share
-from plugins.certificates.http import routes
-from plugins.certificates.issuing import holding, issue, revoke
-from plugins.certificates.tables import metadata
+from lms_graph_plugins.certificates.graphql import extension, read_and_share
+from lms_graph_plugins.certificates.http import routes
+from lms_graph_plugins.certificates.issuing import holding, issue, revoke
+from lms_graph_plugins.certificates.tables import metadata
 
 FACT = "certificates.latest"
 """Menu fact: the learner's latest attempt holds a valid certificate."""

@@ -22,8 +22,8 @@ from lms_graph import (
     ids_param,
     to_global_id,
 )
-from plugins.certificates.access import download_url
-from plugins.certificates.tables import certificate_settings, certificates, courses
+from lms_graph_plugins.certificates.access import download_url
+from lms_graph_plugins.certificates.tables import certificate_settings, certificates, courses
 
 if TYPE_CHECKING:
     from lms_graph.schema.users import User

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lms_graph import LMS, LMSError, download_viewer
-from plugins.certificates.access import pdf_path
-from plugins.certificates.tables import certificates, courses, users
+from lms_graph_plugins.certificates.access import pdf_path
+from lms_graph_plugins.certificates.tables import certificates, courses, users
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404}
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import bindparam, exists, insert, or_, select, update
 
 from lms_graph import SQLExecutor, emit_event, ids_param
-from plugins.certificates.tables import (
+from lms_graph_plugins.certificates.tables import (
     attempts,
     certificate_settings,
     certificates,

@@ -32,13 +32,13 @@ from starlette.routing import BaseRoute
 
 from lms_graph import LMS, GraphQLExtension, MigrationSource, NotificationMessage, hookimpl
 from lms_graph.metrics import register_collector
-from plugins.email.config import config_for
-from plugins.email.delivery import backlog_gauge, deliver_forever, sweep_forever, wake
-from plugins.email.graphql import extension
-from plugins.email.http import routes
-from plugins.email.notifications import queue_notifications
-from plugins.email.outbox import requeue_failed
-from plugins.email.tables import metadata
+from lms_graph_plugins.email.config import config_for
+from lms_graph_plugins.email.delivery import backlog_gauge, deliver_forever, sweep_forever, wake
+from lms_graph_plugins.email.graphql import extension
+from lms_graph_plugins.email.http import routes
+from lms_graph_plugins.email.notifications import queue_notifications
+from lms_graph_plugins.email.outbox import requeue_failed
+from lms_graph_plugins.email.tables import metadata
 
 logger = logging.getLogger(__name__)
 

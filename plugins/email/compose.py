@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from lms_graph import to_global_id
-from plugins.email.config import MailConfig
-from plugins.email.links import unsubscribe_url
+from lms_graph_plugins.email.config import MailConfig
+from lms_graph_plugins.email.links import unsubscribe_url
 
 MAX_SUBJECT = 200
 """Characters of a subject; longer ones are cut (with an ellipsis)."""

@@ -22,11 +22,11 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from lms_graph import LMS
-from plugins.email import outbox
-from plugins.email.compose import as_bytes, compose
-from plugins.email.config import MailConfig, config_for
-from plugins.email.sweep import sweep
-from plugins.email.transport import Permanent, Sender, Temporary, Unreachable, opened
+from lms_graph_plugins.email import outbox
+from lms_graph_plugins.email.compose import as_bytes, compose
+from lms_graph_plugins.email.config import MailConfig, config_for
+from lms_graph_plugins.email.sweep import sweep
+from lms_graph_plugins.email.transport import Permanent, Sender, Temporary, Unreachable, opened
 
 logger = logging.getLogger(__name__)
 

@@ -25,15 +25,15 @@ from lms_graph import (
     decode_id,
     ids_param,
 )
-from plugins.email import outbox
-from plugins.email.config import config_for
-from plugins.email.preferences import (
+from lms_graph_plugins.email import outbox
+from lms_graph_plugins.email.config import config_for
+from lms_graph_plugins.email.preferences import (
     course_days,
     reminders_off,
     set_course_reminder_days,
     set_reminders,
 )
-from plugins.email.tables import MailState, mail_outbox
+from lms_graph_plugins.email.tables import MailState, mail_outbox
 
 if TYPE_CHECKING:
     from lms_graph.schema.users import Notification

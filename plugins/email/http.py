@@ -15,8 +15,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lms_graph import LMS, LMSError
-from plugins.email.links import PATH, valid
-from plugins.email.preferences import set_reminders
+from lms_graph_plugins.email.links import PATH, valid
+from lms_graph_plugins.email.preferences import set_reminders
 
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _STATUS = {"BAD_USER_INPUT": 400, "FORBIDDEN": 403, "NOT_FOUND": 404}

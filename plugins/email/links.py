@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 
-from plugins.email.config import MailConfig
+from lms_graph_plugins.email.config import MailConfig
 
 PATH = "/mail/unsubscribe"
 _PURPOSE = b"lms-graph mail unsubscribe\x00"

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import NotificationMessage, ids_param
-from plugins.email.config import MailConfig
-from plugins.email.outbox import NewMail, now, queue
-from plugins.email.tables import MailKind, courses, enrollments, users
+from lms_graph_plugins.email.config import MailConfig
+from lms_graph_plugins.email.outbox import NewMail, now, queue
+from lms_graph_plugins.email.tables import MailKind, courses, enrollments, users
 
 TEMPLATES = {"assignment": "assignment", "ilt_no_show": "notice"}
 """Notification kinds mailed without being asked, and the template each uses."""

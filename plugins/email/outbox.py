@@ -21,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import LMS
-from plugins.email.compose import Outgoing, new_message_id
-from plugins.email.config import MailConfig
-from plugins.email.tables import MailKind, MailState, mail_outbox
+from lms_graph_plugins.email.compose import Outgoing, new_message_id
+from lms_graph_plugins.email.config import MailConfig
+from lms_graph_plugins.email.tables import MailKind, MailState, mail_outbox
 
 MAX_BACKOFF_SECONDS = 3600.0
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms_graph import LMS, BadInput, NotFound, ids_param
-from plugins.email.tables import courses, mail_course_settings, mail_preferences, users
+from lms_graph_plugins.email.tables import courses, mail_course_settings, mail_preferences, users
 
 MAX_REMINDER_DAYS = 365
 

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import exists, func, select
 
 from lms_graph import LMS
-from plugins.email.config import MailConfig
-from plugins.email.outbox import NewMail, now, queue
-from plugins.email.tables import (
+from lms_graph_plugins.email.config import MailConfig
+from lms_graph_plugins.email.outbox import NewMail, now, queue
+from lms_graph_plugins.email.tables import (
     MailKind,
     attempts,
     certificates,

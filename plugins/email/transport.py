@@ -18,7 +18,7 @@ from typing import Protocol
 
 import aiosmtplib
 
-from plugins.email.config import MailConfig, SMTPServer
+from lms_graph_plugins.email.config import MailConfig, SMTPServer
 
 
 class Temporary(Exception):

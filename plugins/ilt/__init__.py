@@ -48,9 +48,9 @@ from lms_graph import (
     ids_param,
     refresh_learners,
 )
-from plugins.ilt import actions, demo
-from plugins.ilt.graphql import extension
-from plugins.ilt.tables import ACTIVE, SeatStatus, metadata, seats
+from lms_graph_plugins.ilt import actions, demo
+from lms_graph_plugins.ilt.graphql import extension
+from lms_graph_plugins.ilt.tables import ACTIVE, SeatStatus, metadata, seats
 
 KEY = actions.KEY
 MASS_ACTIONS = ("mark_incomplete", "change_session", "remove", "mark_complete")

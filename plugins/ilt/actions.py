@@ -24,7 +24,7 @@ from lms_graph import (
     notify,
     record_history,
 )
-from plugins.ilt.seats import (
+from lms_graph_plugins.ilt.seats import (
     Placement,
     Promoted,
     active_seats,
@@ -33,7 +33,7 @@ from plugins.ilt.seats import (
     release,
     seat_sessions,
 )
-from plugins.ilt.tables import SeatStatus, seats
+from lms_graph_plugins.ilt.tables import SeatStatus, seats
 
 KEY = "ilt"
 FACT = "ilt.session_id"

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from lms_graph import CourseRecord, Tx, ids_param
-from plugins.ilt.seats import lock_for_placing, place
-from plugins.ilt.sessions import KEY, SessionSpec, create_session
-from plugins.ilt.tables import attempts, enrollments
+from lms_graph_plugins.ilt.seats import lock_for_placing, place
+from lms_graph_plugins.ilt.sessions import KEY, SessionSpec, create_session
+from lms_graph_plugins.ilt.tables import attempts, enrollments
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from lms_graph import (
     ids_param,
     write,
 )
-from plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
-from plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, attempts, seats, sessions
+from lms_graph_plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
+from lms_graph_plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, attempts, seats, sessions
 
 if TYPE_CHECKING:
     from lms_graph.schema.courses import Course

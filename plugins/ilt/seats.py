@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, func, insert, not_, select, update
 
 from lms_graph import HistoryLine, Note, Tx, ids_param, notify, record_history, refresh_learners
-from plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, seats, sessions, users
+from lms_graph_plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, seats, sessions, users
 
 
 class Learner(Protocol):

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import insert, select, update
 
 from lms_graph import BadInput, Forbidden, NotFound, Tx
-from plugins.ilt.seats import Placement, lock_for_placing, place
-from plugins.ilt.tables import attempts, courses, enrollments, sessions, users
+from lms_graph_plugins.ilt.seats import Placement, lock_for_placing, place
+from lms_graph_plugins.ilt.tables import attempts, courses, enrollments, sessions, users
 
 KEY = "ilt"
 MAX_CAPACITY = 100_000

@@ -43,13 +43,13 @@ from lms_graph import (
     Tx,
     hookimpl,
 )
-from plugins.scorm_xapi.demo import seed
-from plugins.scorm_xapi.graphql import extension
-from plugins.scorm_xapi.http import routes
-from plugins.scorm_xapi.lifecycle import clear_attempts, delete_learners, record_waived
-from plugins.scorm_xapi.lrs import COURSE_TYPES
-from plugins.scorm_xapi.progress import statuses
-from plugins.scorm_xapi.tables import metadata
+from lms_graph_plugins.scorm_xapi.demo import seed
+from lms_graph_plugins.scorm_xapi.graphql import extension
+from lms_graph_plugins.scorm_xapi.http import routes
+from lms_graph_plugins.scorm_xapi.lifecycle import clear_attempts, delete_learners, record_waived
+from lms_graph_plugins.scorm_xapi.lrs import COURSE_TYPES
+from lms_graph_plugins.scorm_xapi.progress import statuses
+from lms_graph_plugins.scorm_xapi.tables import metadata
 
 MASS_ACTIONS = ("reset_progress", "mark_complete", "mark_incomplete", "remove", "update_due_date")
 _ACTIVITY_STATES = frozenset(

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from strawberry.scalars import JSON
 
 from lms_graph import BadInput, EnrollmentRecord, Forbidden
-from plugins.scorm_xapi.bodies import readable
-from plugins.scorm_xapi.iris import MAX_ID
-from plugins.scorm_xapi.tables import scorm_commits, xapi_statements
+from lms_graph_plugins.scorm_xapi.bodies import readable
+from lms_graph_plugins.scorm_xapi.iris import MAX_ID
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, xapi_statements
 
 DEFAULT_PAGE = 20
 

@@ -22,9 +22,9 @@ from sqlalchemy import insert, select
 from starlette.responses import Response
 
 from lms_graph import BadInput, SQLExecutor
-from plugins.scorm_xapi.bodies import dumps, loads
-from plugins.scorm_xapi.tables import xapi_attachments
-from plugins.scorm_xapi.xrequest import XRequest
+from lms_graph_plugins.scorm_xapi.bodies import dumps, loads
+from lms_graph_plugins.scorm_xapi.tables import xapi_attachments
+from lms_graph_plugins.scorm_xapi.xrequest import XRequest
 
 HASH_HEADER = "x-experience-api-hash"
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"

@@ -15,7 +15,7 @@ import secrets
 from sqlalchemy import insert, select, update
 
 from lms_graph import SQLExecutor, UserRecord, Viewer
-from plugins.scorm_xapi.tables import users, xapi_credentials
+from lms_graph_plugins.scorm_xapi.tables import users, xapi_credentials
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

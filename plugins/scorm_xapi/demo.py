@@ -9,16 +9,22 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from lms_graph import CourseRecord, Tx, refresh_learners
-from plugins.scorm_xapi.iris import agent_of, course_iri
-from plugins.scorm_xapi.lrs import (
+from lms_graph_plugins.scorm_xapi.iris import agent_of, course_iri
+from lms_graph_plugins.scorm_xapi.lrs import (
     COURSE_TYPES,
     insert_statements,
     statement_row,
     to_millis,
     written,
 )
-from plugins.scorm_xapi.progress import CMI5_PROGRESS, COMPLETED, LAUNCHED, PASSED, PROGRESSED
-from plugins.scorm_xapi.tables import (
+from lms_graph_plugins.scorm_xapi.progress import (
+    CMI5_PROGRESS,
+    COMPLETED,
+    LAUNCHED,
+    PASSED,
+    PROGRESSED,
+)
+from lms_graph_plugins.scorm_xapi.tables import (
     attempts,
     enrollments,
     scorm_commits,

@@ -20,8 +20,8 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from lms_graph import LMS, BadInput, Viewer
-from plugins.scorm_xapi.bodies import dumps, loads
-from plugins.scorm_xapi.documents import (
+from lms_graph_plugins.scorm_xapi.bodies import dumps, loads
+from lms_graph_plugins.scorm_xapi.documents import (
     ACTIVITY_PROFILE,
     AGENT_PROFILE,
     STATE,
@@ -33,16 +33,16 @@ from plugins.scorm_xapi.documents import (
     list_ids,
     save_document,
 )
-from plugins.scorm_xapi.people import activity_object, person_object
-from plugins.scorm_xapi.statements import (
+from lms_graph_plugins.scorm_xapi.people import activity_object, person_object
+from lms_graph_plugins.scorm_xapi.statements import (
     StatementError,
     actor_key,
     check_agent,
     is_iri,
     is_uuid,
 )
-from plugins.scorm_xapi.statements import parse_timestamp as _timestamp
-from plugins.scorm_xapi.xrequest import XRequest
+from lms_graph_plugins.scorm_xapi.statements import parse_timestamp as _timestamp
+from lms_graph_plugins.scorm_xapi.xrequest import XRequest
 
 MAX_ID = 1024
 """Characters in a stateId, profileId, activityId or agent identifier (their columns)."""

@@ -39,11 +39,11 @@ from lms_graph import (
     Viewer,
     write,
 )
-from plugins.scorm_xapi.bodies import dumps, loads
-from plugins.scorm_xapi.iris import agent_email, agent_user_id, is_self, parse_activity
-from plugins.scorm_xapi.lrs import COURSE_TYPES
-from plugins.scorm_xapi.statements import actor_key
-from plugins.scorm_xapi.tables import (
+from lms_graph_plugins.scorm_xapi.bodies import dumps, loads
+from lms_graph_plugins.scorm_xapi.iris import agent_email, agent_user_id, is_self, parse_activity
+from lms_graph_plugins.scorm_xapi.lrs import COURSE_TYPES
+from lms_graph_plugins.scorm_xapi.statements import actor_key
+from lms_graph_plugins.scorm_xapi.tables import (
     attempts,
     chapters,
     courses,

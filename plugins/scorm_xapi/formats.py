@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from plugins.scorm_xapi.statements import IFIS
+from lms_graph_plugins.scorm_xapi.statements import IFIS
 
 FORMATS = ("exact", "ids", "canonical")
 _LANGUAGE_MAPS = ("display", "name", "description")

@@ -21,11 +21,11 @@ from lms_graph import (
     to_global_id,
     write,
 )
-from plugins.scorm_xapi.activity import EnrollmentActivity
-from plugins.scorm_xapi.credentials import create_credential, revoke_credential
-from plugins.scorm_xapi.iris import chapter_iri, course_iri
-from plugins.scorm_xapi.state_view import EnrollmentXapiState
-from plugins.scorm_xapi.tables import users, xapi_credentials
+from lms_graph_plugins.scorm_xapi.activity import EnrollmentActivity
+from lms_graph_plugins.scorm_xapi.credentials import create_credential, revoke_credential
+from lms_graph_plugins.scorm_xapi.iris import chapter_iri, course_iri
+from lms_graph_plugins.scorm_xapi.state_view import EnrollmentXapiState
+from lms_graph_plugins.scorm_xapi.tables import users, xapi_credentials
 
 
 @strawberry.type

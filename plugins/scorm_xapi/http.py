@@ -27,19 +27,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lms_graph import LMS, BadInput, LMSError, Viewer, decode_id, download_viewer
-from plugins.scorm_xapi.bodies import loads
-from plugins.scorm_xapi.credentials import basic_pair, basic_viewer
-from plugins.scorm_xapi.document_http import (
+from lms_graph_plugins.scorm_xapi.bodies import loads
+from lms_graph_plugins.scorm_xapi.credentials import basic_pair, basic_viewer
+from lms_graph_plugins.scorm_xapi.document_http import (
     activities,
     activity_profile,
     agent_profile,
     agents,
     state,
 )
-from plugins.scorm_xapi.runtime import commit
-from plugins.scorm_xapi.statement_http import statements
-from plugins.scorm_xapi.statements import iso
-from plugins.scorm_xapi.xrequest import XRequest, read_request
+from lms_graph_plugins.scorm_xapi.runtime import commit
+from lms_graph_plugins.scorm_xapi.statement_http import statements
+from lms_graph_plugins.scorm_xapi.statements import iso
+from lms_graph_plugins.scorm_xapi.xrequest import XRequest, read_request
 
 VERSION = "1.0.3"
 VERSION_HEADER = "X-Experience-API-Version"

@@ -16,17 +16,20 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select, update
 
 from lms_graph import LearnerRef, MenuLearner, SQLExecutor, Viewer
-from plugins.scorm_xapi.documents import clear_attempt_documents, delete_enrollment_documents
-from plugins.scorm_xapi.iris import agent_of, course_iri
-from plugins.scorm_xapi.lrs import (
+from lms_graph_plugins.scorm_xapi.documents import (
+    clear_attempt_documents,
+    delete_enrollment_documents,
+)
+from lms_graph_plugins.scorm_xapi.iris import agent_of, course_iri
+from lms_graph_plugins.scorm_xapi.lrs import (
     COURSE_TYPES,
     insert_statements,
     statement_row,
     to_millis,
     written,
 )
-from plugins.scorm_xapi.progress import WAIVED
-from plugins.scorm_xapi.tables import scorm_commits, scorm_state, users, xapi_statements
+from lms_graph_plugins.scorm_xapi.progress import WAIVED
+from lms_graph_plugins.scorm_xapi.tables import scorm_commits, scorm_state, users, xapi_statements
 
 CMI5_REASON = "https://w3id.org/xapi/cmi5/result/extensions/reason"
 

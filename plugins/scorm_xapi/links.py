@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.scorm_xapi.statements import actor_key, object_type
+from lms_graph_plugins.scorm_xapi.statements import actor_key, object_type
 
 ACTIVITY = "activity"
 AGENT = "agent"

@@ -26,12 +26,18 @@ from lms_graph import (
     refresh_learners,
     write,
 )
-from plugins.scorm_xapi.attachments import Part, match_parts, store_parts
-from plugins.scorm_xapi.iris import agent_email, agent_of, agent_user_id, is_self, parse_activity
-from plugins.scorm_xapi.links import links_of, ref_of
-from plugins.scorm_xapi.progress import CMI5_PROGRESS, PROGRESSED
-from plugins.scorm_xapi.signed import check_signatures
-from plugins.scorm_xapi.statements import (
+from lms_graph_plugins.scorm_xapi.attachments import Part, match_parts, store_parts
+from lms_graph_plugins.scorm_xapi.iris import (
+    agent_email,
+    agent_of,
+    agent_user_id,
+    is_self,
+    parse_activity,
+)
+from lms_graph_plugins.scorm_xapi.links import links_of, ref_of
+from lms_graph_plugins.scorm_xapi.progress import CMI5_PROGRESS, PROGRESSED
+from lms_graph_plugins.scorm_xapi.signed import check_signatures
+from lms_graph_plugins.scorm_xapi.statements import (
     VOIDED,
     StatementError,
     actor_key,
@@ -42,7 +48,7 @@ from plugins.scorm_xapi.statements import (
     object_type,
     signature,
 )
-from plugins.scorm_xapi.tables import (
+from lms_graph_plugins.scorm_xapi.tables import (
     attempts,
     chapters,
     courses,

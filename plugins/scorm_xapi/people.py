@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lms_graph import SQLExecutor
-from plugins.scorm_xapi.tables import xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import xapi_statements
 
 MAX_DEFINITIONS = 1000
 """Statements read to build a definition (the newest ones)."""

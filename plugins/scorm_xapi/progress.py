@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ScalarSelect, func, or_, select
 
 from lms_graph import LearnerProgress, LearnerState, LearnerStatus, SQLExecutor
-from plugins.scorm_xapi.tables import (
+from lms_graph_plugins.scorm_xapi.tables import (
     attempts,
     chapter_progress,
     chapters,

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from lms_graph import LMS, BadInput, NotFound, SQLExecutor, Viewer
-from plugins.scorm_xapi.bodies import loads
-from plugins.scorm_xapi.formats import FORMATS, shaped
-from plugins.scorm_xapi.links import ACTIVITY, AGENT
-from plugins.scorm_xapi.statements import (
+from lms_graph_plugins.scorm_xapi.bodies import loads
+from lms_graph_plugins.scorm_xapi.formats import FORMATS, shaped
+from lms_graph_plugins.scorm_xapi.links import ACTIVITY, AGENT
+from lms_graph_plugins.scorm_xapi.statements import (
     StatementError,
     actor_key,
     check_agent,
@@ -31,7 +31,7 @@ from plugins.scorm_xapi.statements import (
     is_uuid,
     parse_timestamp,
 )
-from plugins.scorm_xapi.tables import xapi_statement_links, xapi_statements
+from lms_graph_plugins.scorm_xapi.tables import xapi_statement_links, xapi_statements
 
 PAGE = 100
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId"})

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import LMS, BadInput, Forbidden, NotFound, Viewer, refresh_learners, write
-from plugins.scorm_xapi.tables import (
+from lms_graph_plugins.scorm_xapi.tables import (
     attempts,
     courses,
     enrollments,

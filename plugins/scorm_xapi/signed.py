@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lms_graph import BadInput
-from plugins.scorm_xapi.attachments import SIGNATURE, Part
-from plugins.scorm_xapi.rsa import BadKey, header_key, verify
-from plugins.scorm_xapi.statements import normalized, signature
+from lms_graph_plugins.scorm_xapi.attachments import SIGNATURE, Part
+from lms_graph_plugins.scorm_xapi.rsa import BadKey, header_key, verify
+from lms_graph_plugins.scorm_xapi.statements import normalized, signature
 
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 

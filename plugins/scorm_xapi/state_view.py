@@ -9,8 +9,8 @@ import strawberry
 from sqlalchemy import select
 
 from lms_graph import EnrollmentRecord, Forbidden
-from plugins.scorm_xapi.documents import STATE, registration_of
-from plugins.scorm_xapi.tables import xapi_documents
+from lms_graph_plugins.scorm_xapi.documents import STATE, registration_of
+from lms_graph_plugins.scorm_xapi.tables import xapi_documents
 
 MAX_SHOWN = 64 * 1024
 """Bytes of a document shown as text; a larger or binary one shows its size only."""

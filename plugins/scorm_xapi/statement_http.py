@@ -8,11 +8,11 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from lms_graph import LMS, BadInput, Viewer
-from plugins.scorm_xapi.attachments import Part, read_statement_request, statement_result
-from plugins.scorm_xapi.formats import accepted_languages
-from plugins.scorm_xapi.lrs import store_statements, validate_batch
-from plugins.scorm_xapi.retrieval import SINGLE_PARAMS, get_one, get_page
-from plugins.scorm_xapi.xrequest import XRequest
+from lms_graph_plugins.scorm_xapi.attachments import Part, read_statement_request, statement_result
+from lms_graph_plugins.scorm_xapi.formats import accepted_languages
+from lms_graph_plugins.scorm_xapi.lrs import store_statements, validate_batch
+from lms_graph_plugins.scorm_xapi.retrieval import SINGLE_PARAMS, get_one, get_page
+from lms_graph_plugins.scorm_xapi.xrequest import XRequest
 
 
 async def statements(lms: LMS, viewer: Viewer, xr: XRequest) -> Response:
@@ -63,6 +63,6 @@ async def _get(lms: LMS, viewer: Viewer, xr: XRequest) -> Response:
 
 
 async def _parts(conn: Any, found: list[dict[str, Any]]) -> list[Part]:
-    from plugins.scorm_xapi.attachments import stored_parts
+    from lms_graph_plugins.scorm_xapi.attachments import stored_parts
 
     return await stored_parts(conn, found)

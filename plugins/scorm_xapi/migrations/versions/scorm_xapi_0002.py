@@ -106,7 +106,7 @@ def _rows() -> Iterator[tuple[int, Any]]:
 
 def _backfill() -> None:
     """Statements stored before: their links and StatementRef targets."""
-    from plugins.scorm_xapi.links import links_of, ref_of
+    from lms_graph_plugins.scorm_xapi.links import links_of, ref_of
 
     bind = op.get_bind()
     statements = sa.table("xapi_statements", sa.column("id"), sa.column("ref_id"))
