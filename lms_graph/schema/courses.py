@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from lms_graph.learners import LearnerQuery
 from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
 from lms_graph.resolvers import actions, insights, lists
 from lms_graph.schema.base import Connection, Info, Node, record_type_check, selects
@@ -80,8 +81,8 @@ class LearnerOrder:
     direction: Direction = Direction.ASC
 
 
-def learner_query(filter: LearnerFilter | None, order: LearnerOrder | None) -> lists.LearnerQuery:
-    return lists.LearnerQuery(
+def learner_query(filter: LearnerFilter | None, order: LearnerOrder | None) -> LearnerQuery:
+    return LearnerQuery(
         states=filter.states if filter else None,
         assignment=filter.assignment if filter else None,
         search=filter.search if filter else None,

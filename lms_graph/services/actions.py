@@ -26,7 +26,7 @@ from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.core import LMS
 from lms_graph.errors import BadInput, Conflict, Forbidden
-from lms_graph.resolvers.lists import LearnerQuery, learners_select
+from lms_graph.learners import LearnerQuery, learners_select
 from lms_graph.services.journal import record_history_for
 from lms_graph.services.menus import load_learners
 from lms_graph.services.reach import beyond_rights, forbidden, reach
