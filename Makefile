@@ -5,16 +5,46 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
+LOCK := requirements.lock
 
-.PHONY: install demo serve test test-slow lint schema bench bench-all bench-load bench-documents example xapi-conformance clean
+.PHONY: install lock upgrade demo serve test test-slow lint schema bench bench-all bench-load bench-documents example xapi-conformance clean
 
-$(STAMP): pyproject.toml
+# The exact versions of requirements.lock (no resolving: --no-deps), then the project itself;
+# `pip check` fails when the lock misses a dependency or no longer fits pyproject's ranges.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## requirements.lock: every dependency of lms-graph and of its test extras at one exact
+## version, for Python 3.11 on Linux. `make lock` after editing pyproject's dependencies keeps
+## every pin that still fits; `make upgrade` moves every pin to the newest release allowed.
+## uv, not pip-compile: it resolves for the stated target (--python-version, --python-platform)
+## whatever interpreter or machine runs it, and it is fast. It runs from a throwaway virtual
+## environment, so the project's own stays exactly the lock. uv leaves out index URLs and
+## find-links by default (this machine's would mean nothing elsewhere); the flags say so.
+UV_VERSION := 0.13.8
+LOCK_EXTRAS := --extra test
+define compile_lock
+	dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT \
+		&& $(PYTHON) -m venv "$$dir" \
+		&& "$$dir/bin/python" -m pip install --quiet 'uv==$(UV_VERSION)' \
+		&& "$$dir/bin/uv" pip compile --quiet pyproject.toml $(LOCK_EXTRAS) \
+			--python-version 3.11 --python-platform linux \
+			--no-emit-index-url --no-emit-find-links \
+			--custom-compile-command 'make lock' --output-file $(LOCK) $(1)
+endef
+
+lock:
+	$(call compile_lock,)
+
+upgrade:
+	$(call compile_lock,--upgrade)
 
 ## Serve a seeded demo on SQLite at http://127.0.0.1:8000/graphql (prints an admin token);
 ## e.g. make demo PORT=8080, or HOST=0.0.0.0 to be reached from other machines (given on the
@@ -53,11 +83,15 @@ EXAMPLE_VENV := $(EXAMPLE)/.venv
 EXAMPLE_BIN := $(abspath $(EXAMPLE_VENV))/bin
 EXAMPLE_STAMP := $(EXAMPLE_VENV)/.install-stamp
 
-$(EXAMPLE_STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+# Third-party packages at the versions of requirements.lock, as a constraint: only those the
+# two packages declare, so a dependency the example forgets to declare still fails its tests.
+# check_lock.py fails when one was installed off the lock (a dependency the lock lacks).
+$(EXAMPLE_STAMP): $(LOCK) pyproject.toml $(EXAMPLE)/pyproject.toml
 	rm -rf $(EXAMPLE_VENV)
 	$(PYTHON) -m venv $(EXAMPLE_VENV)
 	$(EXAMPLE_BIN)/python -m pip install --quiet --upgrade pip
-	$(EXAMPLE_BIN)/python -m pip install --quiet . './$(EXAMPLE)[test]'
+	$(EXAMPLE_BIN)/python -m pip install --quiet -c $(LOCK) . './$(EXAMPLE)[test]'
+	$(EXAMPLE_BIN)/python scripts/check_lock.py $(LOCK) --own lms-graph lms-attendance
 	touch $(EXAMPLE_STAMP)
 
 example: $(EXAMPLE_STAMP)
