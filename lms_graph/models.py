@@ -192,6 +192,9 @@ class Enrollment(Base):
         # A course's learners in assigned-at order (the dashboard's "recently assigned"),
         # a page read off the index instead of sorting the whole course.
         Index("ix_enrollments_course_id_assigned_at_id", "course_id", "assigned_at", "id"),
+        # Sweeps across courses by due date (the e-mail plugin's reminders) read a range
+        # of this index instead of every enrollment.
+        Index("ix_enrollments_due_date", "due_date"),
     )
 
 
