@@ -1,15 +1,13 @@
-"""Test helpers: a GraphQL client over HTTP, a world builder, a SQL statement counter."""
+"""Test helpers: a world builder; the GraphQL client and the SQL statement counter are
+``lms_graph.testing``'s, re-exported under the names this suite imports."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from httpx import AsyncClient
-from sqlalchemy import event, insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer, issue_token, load_viewer
@@ -20,40 +18,10 @@ from lms_graph.services.assignments import Assignment, assign_course
 from lms_graph.services.courses import ChapterSpec, CourseSpec, QuestionSpec, insert_course
 from lms_graph.services.tx import write
 from lms_graph.services.users import insert_user
+from lms_graph.testing import GraphQLClient, StatementCounter
 from lms_graph.values import AssignmentType, ChapterKind, CourseKind
 
-
-class GraphQLClient:
-    def __init__(self, http: AsyncClient) -> None:
-        self.http = http
-
-    async def __call__(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        body = await self(query, variables, token)
-        assert not body.get("errors"), body["errors"]
-        data: dict[str, Any] = body["data"]
-        return data
-
-    async def error(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        """The first error of a request that must fail; returns it (message, extensions)."""
-        body = await self(query, variables, token)
-        assert body.get("errors"), f"expected an error, got {body}"
-        error: dict[str, Any] = body["errors"][0]
-        return error
+__all__ = ["Actor", "GraphQLClient", "StatementCounter", "World", "gid"]
 
 
 @dataclasses.dataclass
@@ -169,27 +137,3 @@ class World:
                 ),
             )
         return ids
-
-
-class StatementCounter:
-    """Counts SQL statements sent on engines (BEGIN and pragmas included)."""
-
-    def __init__(self, *engines: AsyncEngine) -> None:
-        self.engines = [engine.sync_engine for engine in engines]
-        self.statements: list[str] = []
-        for engine in self.engines:
-            event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
-
-    def reset(self) -> None:
-        self.statements.clear()
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-    def close(self) -> None:
-        for engine in self.engines:
-            event.remove(engine, "before_cursor_execute", self._seen)
