@@ -97,7 +97,9 @@ $(EXAMPLE_STAMP): $(LOCK) pyproject.toml $(EXAMPLE)/pyproject.toml
 example: $(EXAMPLE_STAMP)
 	# Both as they ship (built, not editable), from the current code of this checkout.
 	$(EXAMPLE_BIN)/python -m pip install --quiet --no-deps --force-reinstall . ./$(EXAMPLE)
-	cd $(EXAMPLE) && $(EXAMPLE_BIN)/pytest
+	# Its PostgreSQL tests on the server `make test` uses, unless LMS_TEST_POSTGRES_URL says otherwise.
+	cd $(EXAMPLE) && LMS_TEST_POSTGRES_URL="$${LMS_TEST_POSTGRES_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test}" \
+		$(EXAMPLE_BIN)/pytest
 	cd $(EXAMPLE) && $(EXAMPLE_BIN)/mypy
 	# Installed, the plugin loads without any setting: the service's schema shows it.
 	dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT && cd "$$dir" \
