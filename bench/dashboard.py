@@ -228,7 +228,7 @@ def _table(
 
 
 def _burst_table(bursts: dict[str, load.Round], args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, burst in bursts.items():
         rows.append(
             {
