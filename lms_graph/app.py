@@ -105,7 +105,7 @@ async def healthz(request: Request) -> Response:
 def _plugin_routes(lms: LMS, core_paths: set[str]) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     owners: dict[str, str] = {}
-    for plugin, plugin_routes in collect(lms.pm, "lms_routes", lms=lms):
+    for plugin, plugin_routes in collect(lms.pm, "lms_register_routes", lms=lms):
         for route in plugin_routes:
             path = getattr(route, "path", None)
             if path in core_paths:
@@ -150,7 +150,7 @@ def create_app(
 
     background = [
         (plugin, work)
-        for plugin, works in collect(lms.pm, "lms_background", lms=lms)
+        for plugin, works in collect(lms.pm, "lms_register_background", lms=lms)
         for work in works
     ]
 
@@ -181,7 +181,7 @@ def create_app(
 
 
 async def _background(plugin: str, work: Callable[[], Awaitable[None]]) -> None:
-    """Run a plugin's background work (``lms_background``) until the app stops."""
+    """Run a plugin's background work (``lms_register_background``) until the app stops."""
     try:
         await work()
     except asyncio.CancelledError:

@@ -70,7 +70,7 @@ class LMS:
         return bool(getattr(self.pm.hook, name).get_hookimpls())
 
     def migration_sources(self) -> list[MigrationSource]:
-        return [source for _, source in collect(self.pm, "lms_migrations")]
+        return [source for _, source in collect(self.pm, "lms_register_migrations")]
 
     async def close(self) -> None:
         await self.db.dispose()

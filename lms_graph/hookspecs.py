@@ -4,17 +4,32 @@ Rules that hold for all hooks:
 
 - Hooks are always called with keyword arguments; an implementation may accept
   only the arguments it needs. Arguments are only ever added, never removed.
-- Hooks named ``lms_register_*``, ``lms_migrations``, ``lms_graphql``, ``lms_routes`` and
-  ``lms_background`` run once at start-up; an exception there stops the server (fail at
-  start-up, not at 3 a.m.).
+- Every hook is called through pluggy (``pm.hook.<name>``): hook wrappers
+  (``wrapper=True``) and call tracing (``pm.enable_tracing()``,
+  ``pm.add_hookcall_monitoring``) see every call. Unless a hook says that the first
+  non-None answer wins (``firstresult``), every implementation runs, most recently
+  registered first, and every non-None answer is kept.
+- Hooks named ``lms_register_*`` run once at start-up; an exception there stops the
+  server (fail at start-up, not at 3 a.m.): a ``StartupError`` the plugin raises as it
+  is, anything else as ``PluginError`` naming the plugin (the exception is logged with
+  it). Their implementations, and those of hooks
+  where the first answer wins, must be plain functions: an ``async def`` one stops
+  start-up when it registers.
 - The other hooks run per request. An implementation may be a plain function or
-  an ``async def``. One that raises fails the whole field it runs for (a mass action
-  fails for every learner, not only one; a write rolls back, nothing is written),
+  an ``async def``: pluggy calls each in turn (an ``async def`` one returns its
+  coroutine), then the core awaits the coroutines in that order; a hook wrapper sees
+  the coroutine, not what it comes to. One that raises fails the whole field it runs
+  for (a mass action fails for every learner, not only one; a write rolls back,
+  nothing is written),
   logged with the plugin's name; the client gets ``INTERNAL_SERVER_ERROR``, never the
   exception's text. A refusal (``LMSError``: ``BadInput``, ``Forbidden``...) reaches
   the client as it is, and fails the field the same way. After a commit
   (``lms_on_events``, ``lms_notify``) a raising implementation is only logged, and
   the others still run.
+- ``lms_migrations``, ``lms_graphql``, ``lms_routes`` and ``lms_background`` are the
+  deprecated names of ``lms_register_migrations``, ``lms_register_graphql``,
+  ``lms_register_routes`` and ``lms_register_background`` (``DEPRECATED_NAMES``): an
+  implementation under an old name still works, and warns when it registers.
 - Learners always arrive in batches (a page, a mass action): never query the
   database once per learner.
 - ``db`` is the SQLAlchemy ``AsyncConnection`` of the caller's transaction:
@@ -58,6 +73,20 @@ PROJECT = "lms_graph"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+DEPRECATED_NAMES: Mapping[str, str] = {
+    "lms_migrations": "lms_register_migrations",
+    "lms_graphql": "lms_register_graphql",
+    "lms_routes": "lms_register_routes",
+    "lms_background": "lms_register_background",
+}
+"""Old hook name -> its new name. An implementation under an old name is registered as
+one of the new hook, with a ``DeprecationWarning``; the old names go in the next release."""
+
+
+def runs_at_startup(hook: str) -> bool:
+    """Whether ``hook`` is a start-up hook (``lms_register_*``)."""
+    return hook.startswith("lms_register_")
+
 
 # --- start-up: what a plugin brings -------------------------------------------------
 
@@ -100,8 +129,9 @@ def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[Action
 
 
 @hookspec
-def lms_migrations() -> MigrationSource | None:
-    """This plugin's own tables: its ``MetaData`` and Alembic versions folder.
+def lms_register_migrations() -> MigrationSource | None:
+    """This plugin's own tables: its ``MetaData`` and Alembic versions folder
+    (formerly ``lms_migrations``).
 
     Returns: a ``MigrationSource``, or None when the plugin has no tables.
     Every result is kept; ``lms-graph db upgrade`` upgrades all branches.
@@ -109,9 +139,9 @@ def lms_migrations() -> MigrationSource | None:
 
 
 @hookspec
-def lms_graphql() -> GraphQLExtension | None:
+def lms_register_graphql() -> GraphQLExtension | None:
     """What this plugin adds to the GraphQL schema: queries, mutations, fields on
-    core types, extra types.
+    core types, extra types (formerly ``lms_graphql``).
 
     Returns: a ``GraphQLExtension`` or None. Every result is merged; a field
     name defined twice stops start-up.
@@ -119,8 +149,9 @@ def lms_graphql() -> GraphQLExtension | None:
 
 
 @hookspec
-def lms_routes(lms: LMS) -> Iterable[BaseRoute] | None:
-    """HTTP routes this plugin serves (Starlette ``Route``/``Mount`` objects).
+def lms_register_routes(lms: LMS) -> Iterable[BaseRoute] | None:
+    """HTTP routes this plugin serves (Starlette ``Route``/``Mount`` objects; formerly
+    ``lms_routes``).
 
     Args:
         lms: the running service (settings, database, plugin manager).
@@ -131,8 +162,9 @@ def lms_routes(lms: LMS) -> Iterable[BaseRoute] | None:
 
 
 @hookspec
-def lms_background(lms: LMS) -> Iterable[Callable[[], Awaitable[None]]] | None:
-    """Work this plugin keeps running in each serving process (a delivery loop).
+def lms_register_background(lms: LMS) -> Iterable[Callable[[], Awaitable[None]]] | None:
+    """Work this plugin keeps running in each serving process (a delivery loop;
+    formerly ``lms_background``).
 
     Args:
         lms: the running service.
@@ -284,13 +316,14 @@ def lms_perform_action(
     """
 
 
-@hookspec
+@hookspec(firstresult=True)
 def lms_mass_actions(lms: LMS, course: CourseRecord) -> Sequence[str] | None:
     """The action keys offered as mass actions for a course of your course type.
 
     Returns: action keys in display order, or None when the course is not of your
-    type. The first non-None result wins; when none answers, every action
-    registered with ``mass=True`` is offered.
+    type. The first non-None result wins (``firstresult``: the plugins after it are
+    not called, so an implementation must be a plain function); when none answers,
+    every action registered with ``mass=True`` is offered.
     """
 
 

@@ -3,7 +3,7 @@
 The ORM classes are used as table definitions: services and loaders query them
 with Core statements on a connection (set-based, no identity map), which keeps
 writes bulk and reads cheap. Plugins keep their own tables on their own
-``MetaData`` (see ``lms_graph.hookspecs.lms_migrations``).
+``MetaData`` (see ``lms_graph.hookspecs.lms_register_migrations``).
 """
 
 from __future__ import annotations

@@ -92,11 +92,11 @@ class SlowPlugin:
     """A plugin whose field, mutation and routes take as long as they are asked to."""
 
     @hookimpl
-    def lms_graphql(self) -> GraphQLExtension:
+    def lms_register_graphql(self) -> GraphQLExtension:
         return GraphQLExtension(query=SlowQuery, mutation=SlowMutation)
 
     @hookimpl
-    def lms_routes(self, lms: LMS) -> Iterable[BaseRoute]:
+    def lms_register_routes(self, lms: LMS) -> Iterable[BaseRoute]:
         return [Route("/slow/wait", _wait), Route("/slow/stream", _stream)]
 
 

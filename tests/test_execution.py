@@ -114,7 +114,7 @@ class ProbePlugin:
     name = "probe"
 
     @hookimpl
-    def lms_graphql(self) -> GraphQLExtension:
+    def lms_register_graphql(self) -> GraphQLExtension:
         return GraphQLExtension(fields={"Enrollment": [ProbeFields]}, types=[Probe])
 
 

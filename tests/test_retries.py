@@ -45,7 +45,7 @@ class Probe:
                 await tx.db.execute(text(ABORT))
 
     @hookimpl
-    def lms_graphql(self) -> GraphQLExtension:
+    def lms_register_graphql(self) -> GraphQLExtension:
         probe = self
 
         @strawberry.type
@@ -79,7 +79,7 @@ class Probe:
         return GraphQLExtension(mutation=ProbeMutation)
 
     @hookimpl
-    def lms_routes(self, lms: LMS) -> list[BaseRoute]:
+    def lms_register_routes(self, lms: LMS) -> list[BaseRoute]:
         async def route(request: Request) -> Response:
             body = await request.json()
             await self.write_row(lms, int(body["value"]))

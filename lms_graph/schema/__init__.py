@@ -81,9 +81,11 @@ def build_schema(lms: LMS) -> strawberry.Schema:
     types: list[type] = []
     fields: dict[str, list[StrawberryField]] = defaultdict(list)
     lms.node_resolvers = dict(CORE_NODES)
-    for plugin, extension in collect(lms.pm, "lms_graphql"):
+    for plugin, extension in collect(lms.pm, "lms_register_graphql"):
         if not isinstance(extension, GraphQLExtension):
-            raise StartupError(f"plugin {plugin!r}: lms_graphql must return a GraphQLExtension")
+            raise StartupError(
+                f"plugin {plugin!r}: lms_register_graphql must return a GraphQLExtension"
+            )
         if extension.query is not None:
             queries.append(extension.query)
         if extension.mutation is not None:

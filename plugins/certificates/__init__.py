@@ -65,7 +65,7 @@ def _now() -> dt.datetime:
 
 
 @hookimpl
-def lms_migrations() -> MigrationSource:
+def lms_register_migrations() -> MigrationSource:
     return MigrationSource(
         branch="certificates",
         versions=Path(__file__).parent / "migrations" / "versions",
@@ -178,10 +178,10 @@ def lms_register_actions() -> Iterable[ActionDefinition]:
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return extension()
 
 
 @hookimpl
-def lms_routes(lms: LMS) -> Iterable[BaseRoute]:
+def lms_register_routes(lms: LMS) -> Iterable[BaseRoute]:
     return routes(lms)

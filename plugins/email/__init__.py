@@ -3,7 +3,7 @@
 Never lost, never twice: each mail is written to the ``mail_outbox`` table in the
 transaction that decides it (``lms_on_notified``, with the notification it carries), or
 found later by a sweep with a unique key (reminders, certificates). A delivery loop in
-every serving process (``lms_background``) claims due mails, hands them to the relay
+every serving process (``lms_register_background``) claims due mails, hands them to the relay
 (``LMS_SMTP_URL``) and records each outcome; temporary failures are retried with backoff
 for a day, permanent ones (5xx) stop at once. Without ``LMS_SMTP_URL`` (or
 ``LMS_MAIL_DIR``) nothing is queued: notifications are stored as always, and the
@@ -48,7 +48,7 @@ __all__ = ["requeue_failed"]
 
 
 @hookimpl
-def lms_migrations() -> MigrationSource:
+def lms_register_migrations() -> MigrationSource:
     return MigrationSource(
         branch="email",
         versions=Path(__file__).parent / "migrations" / "versions",
@@ -57,17 +57,17 @@ def lms_migrations() -> MigrationSource:
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return extension()
 
 
 @hookimpl
-def lms_routes(lms: LMS) -> Iterable[BaseRoute]:
+def lms_register_routes(lms: LMS) -> Iterable[BaseRoute]:
     return routes(lms)
 
 
 @hookimpl
-def lms_background(lms: LMS) -> Iterable[Callable[[], Awaitable[None]]]:
+def lms_register_background(lms: LMS) -> Iterable[Callable[[], Awaitable[None]]]:
     config = config_for(lms)  # a wrong setting stops start-up here
     if not config.enabled:
         logger.warning(

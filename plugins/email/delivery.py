@@ -170,7 +170,7 @@ async def finish(work: Awaitable[T]) -> T:
 
 
 async def deliver_forever(lms: LMS) -> None:
-    """The delivery loop (``lms_background``): until the app stops."""
+    """The delivery loop (``lms_register_background``): until the app stops."""
     config = config_for(lms)
     state = process(lms)
     retry_at: dt.datetime | None = None
@@ -192,7 +192,7 @@ async def deliver_forever(lms: LMS) -> None:
 
 
 async def sweep_forever(lms: LMS) -> None:
-    """The reminder and certificate sweep (``lms_background``): until the app stops.
+    """The reminder and certificate sweep (``lms_register_background``): until the app stops.
     The first sweep comes one interval after start (processes restarted together do
     not all sweep at once)."""
     config = config_for(lms)

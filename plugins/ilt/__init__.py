@@ -64,7 +64,7 @@ def lms_register_course_types() -> Iterable[CourseType]:
 
 
 @hookimpl
-def lms_migrations() -> MigrationSource:
+def lms_register_migrations() -> MigrationSource:
     return MigrationSource(
         branch="ilt", versions=Path(__file__).parent / "migrations" / "versions", metadata=metadata
     )
@@ -231,5 +231,5 @@ async def lms_seed_demo(
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return extension()

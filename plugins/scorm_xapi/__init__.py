@@ -70,7 +70,7 @@ def lms_register_course_types() -> Iterable[CourseType]:
 
 
 @hookimpl
-def lms_migrations() -> MigrationSource:
+def lms_register_migrations() -> MigrationSource:
     return MigrationSource(
         branch="scorm_xapi",
         versions=Path(__file__).parent / "migrations" / "versions",
@@ -160,10 +160,10 @@ async def lms_seed_demo(tx: Tx, course: CourseRecord, enrollment_ids: Sequence[i
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return extension()
 
 
 @hookimpl
-def lms_routes(lms: LMS) -> Iterable[BaseRoute]:
+def lms_register_routes(lms: LMS) -> Iterable[BaseRoute]:
     return routes(lms)

@@ -110,5 +110,5 @@ class LiveClassMutation:
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return GraphQLExtension(mutation=LiveClassMutation)

@@ -51,7 +51,7 @@ def lms_register_course_types() -> Iterable[CourseType]:
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return GraphQLExtension(
         mutation=WebinarMutation, fields={"Enrollment": [EnrollmentWebinarFields]}
     )
@@ -62,7 +62,7 @@ async def _ping(request: Request) -> Response:
 
 
 @hookimpl
-def lms_routes(lms: LMS) -> Iterable[BaseRoute]:
+def lms_register_routes(lms: LMS) -> Iterable[BaseRoute]:
     return [Route("/webinar/ping", _ping)]
 
 

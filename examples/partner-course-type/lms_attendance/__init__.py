@@ -138,7 +138,7 @@ proofs = Table(
 
 
 @hookimpl
-def lms_migrations() -> MigrationSource:
+def lms_register_migrations() -> MigrationSource:
     return MigrationSource(
         branch="attendance", versions=Path(__file__).parent / "migrations", metadata=metadata
     )
@@ -414,7 +414,7 @@ class AttendanceMutation:
 
 
 @hookimpl
-def lms_graphql() -> GraphQLExtension:
+def lms_register_graphql() -> GraphQLExtension:
     return GraphQLExtension(
         mutation=AttendanceMutation, fields={"Enrollment": [EnrollmentAttendance]}
     )
