@@ -3,39 +3,27 @@
 Errors a person can act on are one line on stderr: exit code 1 when the request
 was refused (unknown user, invalid email), 2 when the set-up is wrong (settings,
 database unreachable, plugins).
+
+Each command imports what it runs (the server, the schema, the database) when it
+runs, so ``lms-graph --help`` and a usage error answer without loading any of it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import uvicorn
-from alembic.util.exc import CommandError
-from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-
-from lms_graph import models as m
-from lms_graph.auth import Viewer, issue_token
-from lms_graph.core import LMS
-from lms_graph.demo import mail_settings, seed
 from lms_graph.errors import LMSError, StartupError
-from lms_graph.logs import log_config
-from lms_graph.migrations import upgrade
-from lms_graph.queries import USER_COLUMNS
-from lms_graph.records import UserRecord
-from lms_graph.schema import build_schema
-from lms_graph.services.journal import record_audit
-from lms_graph.services.tx import write
-from lms_graph.services.users import insert_user, normalize_email, user_by_email
-from lms_graph.settings import Settings
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
+    from lms_graph.records import UserRecord
+    from lms_graph.settings import Settings
 
 T = TypeVar("T")
 
@@ -140,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a usage error argparse already reported
         return _exit_code(exit_)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
     try:
         return handler(args)
     except CommandFailed as error:
@@ -194,6 +185,11 @@ def _fail(message: str, exit_code: int) -> int:
 
 
 def _database_problem(error: Exception) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from lms_graph.settings import Settings
+
     settings_url = os.environ.get("LMS_DATABASE_URL") or Settings().database_url
     try:
         where = make_url(settings_url).render_as_string(hide_password=True)
@@ -212,6 +208,9 @@ def _database_problem(error: Exception) -> str:
 
 def _with_lms(settings: Settings, work: Callable[[LMS], Awaitable[T]]) -> T:
     """Run ``work`` on a fresh ``LMS`` in its own event loop, closing it afterwards."""
+    import asyncio
+
+    from lms_graph.core import LMS
 
     async def run() -> T:
         lms = LMS(settings)
@@ -227,12 +226,19 @@ def _with_lms(settings: Settings, work: Callable[[LMS], Awaitable[T]]) -> T:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from lms_graph.migrations import upgrade
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
     _with_lms(settings, upgrade)
     return _run_server(args.host, args.port, args.workers, settings)
 
 
 def _run_server(host: str, port: int, workers: int, settings: Settings) -> int:
+    import uvicorn
+
+    from lms_graph.logs import log_config
+
     uvicorn.run(
         "lms_graph.app:create_app_from_env",
         factory=True,
@@ -246,6 +252,11 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from lms_graph.migrations import upgrade
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
     _with_lms(settings, upgrade)
     where = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -254,6 +265,11 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from lms_graph.auth import issue_token
+    from lms_graph.demo import mail_settings, seed
+    from lms_graph.migrations import upgrade
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
     if settings.production:
         raise CommandFailed("Refusing to seed demo data with LMS_ENV=production.", 2)
@@ -318,6 +334,8 @@ def _browser_address(host: str, port: int) -> str:
 
 
 def _email(raw: str) -> str:
+    from lms_graph.services.users import normalize_email
+
     email = normalize_email(raw)
     if email is None:
         raise CommandFailed("Give an email address.")
@@ -327,6 +345,18 @@ def _email(raw: str) -> str:
 def _create_admin(args: argparse.Namespace) -> int:
     email = _email(args.email)
     name: str | None = args.name
+    from sqlalchemy import select, update
+
+    from lms_graph import models as m
+    from lms_graph.auth import Viewer
+    from lms_graph.migrations import upgrade
+    from lms_graph.queries import USER_COLUMNS
+    from lms_graph.records import UserRecord
+    from lms_graph.services.journal import record_audit
+    from lms_graph.services.tx import write
+    from lms_graph.services.users import insert_user
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
 
     async def work(lms: LMS) -> tuple[UserRecord, bool]:
@@ -364,6 +394,10 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     email = _email(args.email)
+    from lms_graph.auth import issue_token
+    from lms_graph.services.users import user_by_email
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
     user = _with_lms(settings, lambda lms: user_by_email(lms, email))
     if user is None:
@@ -375,6 +409,8 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _mail_retry(args: argparse.Namespace) -> int:
+    from lms_graph.settings import Settings
+
     settings = Settings.from_env()
 
     async def work(lms: LMS) -> int:
@@ -391,6 +427,9 @@ def _mail_retry(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from lms_graph.schema import build_schema
+    from lms_graph.settings import Settings
+
     # The SDL needs no signing key: do not generate and store one just to print it.
     environ = dict(os.environ)
     if not environ.get("LMS_SECRET_KEY"):

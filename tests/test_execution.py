@@ -22,9 +22,10 @@ from httpx import ASGITransport, AsyncClient
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from bench.queries import LMS_QUERY, LMS_QUERY_ACTIONS
-from lms_graph import RESOLVE, EnrollmentRecord, GraphQLExtension, batched, from_parent, hookimpl
+from lms_graph import EnrollmentRecord, GraphQLExtension, hookimpl
 from lms_graph.app import create_app
 from lms_graph.core import LMS
+from lms_graph.fields import RESOLVE, batched, from_parent
 from lms_graph.schema.execution import FastExecutionContext
 from lms_graph.schema.execution.compiled import Slow
 from lms_graph.schema.execution.plans import Entry, ObjectPlan

@@ -9,9 +9,9 @@ from graphql import GraphQLAbstractType, GraphQLResolveInfo
 from strawberry.types.nodes import SelectedField
 
 from lms_graph.context import Context
+from lms_graph.fields import INFO_FREE, from_parent
 from lms_graph.ids import to_global_id
 from lms_graph.resolvers.pagination import Page
-from lms_graph.schema.execution import INFO_FREE, from_parent
 
 Info = strawberry.Info[Context, None]
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import strawberry
 
+from lms_graph.fields import RESOLVE, Resolve, from_parent
 from lms_graph.records import (
     NOT_LOADED,
     AttemptRecord,
@@ -17,7 +18,6 @@ from lms_graph.resolvers import actions, insights
 from lms_graph.schema.actions import Action
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.schema.courses import Course
-from lms_graph.schema.execution import RESOLVE, Resolve, from_parent
 from lms_graph.schema.insights import ChapterInsight, QuizInsight
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, LearnerState

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import strawberry
@@ -17,19 +17,14 @@ from lms_graph import (
     EnrollmentRecord,
     GraphQLExtension,
     NotFound,
-    batched,
     decode_id,
     ids_param,
     to_global_id,
 )
+from lms_graph.fields import batched
+from lms_graph.types import User
 from lms_graph_plugins.certificates.access import download_url
 from lms_graph_plugins.certificates.tables import certificate_settings, certificates, courses
-
-if TYPE_CHECKING:
-    from lms_graph.schema.users import User
-
-# The core's User type, named lazily (no import of the core's schema modules).
-UserType = Annotated["User", strawberry.lazy("lms_graph.schema.users")]
 
 MAX_VALID_DAYS = 36_500
 COLUMNS = (
@@ -73,7 +68,7 @@ class Certificate:
             "type took the completion back)."
         )
     )
-    def revoked_by(self, info: strawberry.Info) -> UserType | None:
+    def revoked_by(self, info: strawberry.Info) -> User | None:
         if self.revoked_by_pk is None:
             return None
         return info.context.loaders.users.load(self.revoked_by_pk)

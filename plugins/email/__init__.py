@@ -30,8 +30,14 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
-from lms_graph import LMS, GraphQLExtension, MigrationSource, NotificationMessage, hookimpl
-from lms_graph.metrics import register_collector
+from lms_graph import (
+    LMS,
+    GraphQLExtension,
+    MigrationSource,
+    NotificationMessage,
+    hookimpl,
+    register_collector,
+)
 from lms_graph_plugins.email.config import config_for
 from lms_graph_plugins.email.delivery import backlog_gauge, deliver_forever, sweep_forever, wake
 from lms_graph_plugins.email.graphql import extension

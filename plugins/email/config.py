@@ -19,8 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from weakref import WeakKeyDictionary
 
-from lms_graph import LMS
-from lms_graph.errors import StartupError
+from lms_graph import LMS, StartupError
 
 SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy import bindparam, func, select
@@ -25,6 +25,7 @@ from lms_graph import (
     decode_id,
     ids_param,
 )
+from lms_graph.types import Notification
 from lms_graph_plugins.email import outbox
 from lms_graph_plugins.email.config import config_for
 from lms_graph_plugins.email.preferences import (
@@ -34,11 +35,6 @@ from lms_graph_plugins.email.preferences import (
     set_reminders,
 )
 from lms_graph_plugins.email.tables import MailState, mail_outbox
-
-if TYPE_CHECKING:
-    from lms_graph.schema.users import Notification
-
-NotificationType = Annotated["Notification", strawberry.lazy("lms_graph.schema.users")]
 
 MAX_MAILS = 100
 
@@ -79,7 +75,7 @@ class Mail:
     delivery: MailDelivery
 
     @strawberry.field(description="The notification it carries, if any.")
-    async def notification(self, info: strawberry.Info) -> NotificationType | None:
+    async def notification(self, info: strawberry.Info) -> Notification | None:
         if self.notification_pk is None:
             return None
         return await info.context.loaders.notifications.load(self.notification_pk)

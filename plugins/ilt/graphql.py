@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import strawberry
 from graphql import GraphQLResolveInfo
@@ -29,18 +29,9 @@ from lms_graph import (
     ids_param,
     write,
 )
+from lms_graph.types import Course, Enrollment, User
 from lms_graph_plugins.ilt.sessions import SessionSpec, create_session, enroll_in_session
 from lms_graph_plugins.ilt.tables import ACTIVE, TAKING, SeatStatus, attempts, seats, sessions
-
-if TYPE_CHECKING:
-    from lms_graph.schema.courses import Course
-    from lms_graph.schema.enrollments import Enrollment
-    from lms_graph.schema.users import User
-
-# The core's GraphQL types, named lazily (no import of the core's schema modules).
-CourseType = Annotated["Course", strawberry.lazy("lms_graph.schema.courses")]
-EnrollmentType = Annotated["Enrollment", strawberry.lazy("lms_graph.schema.enrollments")]
-UserType = Annotated["User", strawberry.lazy("lms_graph.schema.users")]
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -237,13 +228,13 @@ class Session(Node):
         return (await _counts(info).load(root.id)).waiting
 
     @strawberry.field
-    def course(self, root: strawberry.Parent[SessionRecord], info: strawberry.Info) -> CourseType:
+    def course(self, root: strawberry.Parent[SessionRecord], info: strawberry.Info) -> Course:
         return info.context.loaders.courses.load(root.course_id)
 
     @strawberry.field(description="Who teaches it; null when nobody was named.")
     def instructor(
         self, root: strawberry.Parent[SessionRecord], info: strawberry.Info
-    ) -> UserType | None:
+    ) -> User | None:
         if root.instructor_id is None:
             return None
         return info.context.loaders.users.load(root.instructor_id)
@@ -364,7 +355,7 @@ class SessionMutation:
     )
     async def enroll_in_session(
         self, info: strawberry.Info, session_id: strawberry.ID
-    ) -> EnrollmentType:
+    ) -> Enrollment:
         ctx = info.context
         ctx.require_user()
         pk = decode_id(session_id, "Session")

@@ -14,7 +14,8 @@ their paths are the same. Nothing here knows a particular type: plugins' types t
 the same path. One module per idea:
 
 - ``fields.py``: what is known of a field without calling it (strawberry's marks,
-  the public metadata ``from_parent``, ``batched``, ``INFO_FREE``);
+  the public metadata ``from_parent``, ``batched``, ``INFO_FREE``, which plugins
+  import from ``lms_graph.fields``);
 - ``plans.py``: each selection set planned once (per process for the documents a
   dashboard sends again and again, per request otherwise);
 - ``compiled.py``: a selection made only of fast fields, as Python generated for it;
@@ -26,8 +27,7 @@ the same path. One module per idea:
 
 from __future__ import annotations
 
-from lms_graph.schema.execution.batching import BatchingContext
-from lms_graph.schema.execution.fields import (
+from lms_graph.fields import (
     BATCHED,
     FROM_PARENT,
     INFO_FREE,
@@ -37,6 +37,7 @@ from lms_graph.schema.execution.fields import (
     batched,
     from_parent,
 )
+from lms_graph.schema.execution.batching import BatchingContext
 
 __all__ = [
     "BATCHED",

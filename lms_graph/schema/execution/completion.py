@@ -30,9 +30,9 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 
 from lms_graph.caches import MISSING
+from lms_graph.fields import RESOLVE
 from lms_graph.schema.execution.caches import NEVER_AWAITABLE, is_frozen, never_awaitable
 from lms_graph.schema.execution.compiled import Compiled, Slow, leaf_output
-from lms_graph.schema.execution.fields import RESOLVE
 from lms_graph.schema.execution.plans import Entry, Kind, ObjectPlan, Pending, PlanningContext
 
 _INT_RANGE = range(-(2**31), 2**31)

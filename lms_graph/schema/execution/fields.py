@@ -7,15 +7,14 @@ Two sources, both read once per selection when it is planned:
   Only attributes strawberry sets for this are read, never function names, so a
   release that changes them takes fields off the fast path (which
   ``tests/test_execution.py`` notices) instead of misreading them;
-- the metadata a field declares (public, for plugins): ``from_parent(fn)`` and
-  ``batched(fn)``, and ``INFO_FREE`` on an ``is_type_of``.
+- the metadata a field declares (public, for plugins, in ``lms_graph.fields``):
+  ``from_parent(fn)`` and ``batched(fn)``, and ``INFO_FREE`` on an ``is_type_of``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from enum import Enum
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema
 from strawberry.resolvers import is_default_resolver
@@ -23,40 +22,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-FROM_PARENT: Final = "lms_from_parent"
-"""The metadata key of a field's parent-only shortcut (see ``from_parent``)."""
-
-BATCHED: Final = "lms_batched"
-"""The metadata key of a field's whole-request batch (see ``batched``)."""
-
-INFO_FREE: Final = "__lms_info_free__"
-"""Set to True on an ``is_type_of`` function that does not read its info argument."""
-
-
-class _Resolve(Enum):
-    RESOLVE = "resolve"
-
-
-RESOLVE: Final = _Resolve.RESOLVE
-"""What a ``from_parent`` function answers when the value is not at hand."""
-
-Resolve = Literal[_Resolve.RESOLVE]
-
-BatchFn = Callable[[Any, list[Any]], Awaitable[Sequence[Any]]]
-
-
-def from_parent(fn: Callable[[Any], Any]) -> dict[str, Any]:
-    """Field metadata: ``fn(parent)`` gives the field's value without calling its resolver
-    (or ``RESOLVE`` to call it). ``fn`` must agree with the resolver wherever it answers:
-    ``@strawberry.field(metadata=from_parent(lambda root: root.user or RESOLVE))``."""
-    return {FROM_PARENT: fn}
-
-
-def batched(fn: BatchFn) -> dict[str, Any]:
-    """Field metadata: in a query, ``await fn(context, parents)`` gives the field's value
-    for every parent at once (one value per parent, in order), instead of one resolver
-    call per parent. ``fn`` must agree with the resolver, which still serves mutations."""
-    return {BATCHED: fn}
+from lms_graph.fields import INFO_FREE
 
 
 def definition_of(field_def: GraphQLField) -> StrawberryField | None:

@@ -42,6 +42,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from lms_graph.caches import MISSING, IdentityCache
+from lms_graph.fields import BATCHED, FROM_PARENT, RESOLVE, BatchFn
 from lms_graph.schema.execution.caches import (
     DIRECTIVE_VARIABLES,
     SHARED_PLANS_SIZE,
@@ -59,10 +60,6 @@ from lms_graph.schema.execution.compiled import (
     compile_selection,
 )
 from lms_graph.schema.execution.fields import (
-    BATCHED,
-    FROM_PARENT,
-    RESOLVE,
-    BatchFn,
     definition_of,
     info_free,
     metadata,
