@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from lms_graph.actions import builtin
 from lms_graph.db import Database
 from lms_graph.errors import StartupError
 from lms_graph.plugin_manager import build_plugin_manager, call_hook, collect
@@ -28,7 +29,9 @@ class LMS:
         pm: pluggy.PluginManager | None = None,
     ) -> None:
         self.settings = settings
-        self.pm = pm if pm is not None else build_plugin_manager(settings.plugins, plugins)
+        self.pm = (
+            pm if pm is not None else build_plugin_manager(settings.plugins, plugins, core=builtin)
+        )
         self.db = Database(settings.database_url, echo=settings.sql_echo)
         self.course_types: dict[str, CourseType] = _registered(
             self.pm, "lms_register_course_types", "course type"

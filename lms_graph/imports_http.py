@@ -30,9 +30,10 @@ from starlette.routing import BaseRoute, Route
 
 from lms_graph.auth import Viewer, bearer_token, load_viewer, user_id_from_token
 from lms_graph.csvfiles import MEDIA_TYPE, FileTooLarge, too_large, write_rows
-from lms_graph.downloads import download_user_id, sign
+from lms_graph.downloads import download_user_id
 from lms_graph.errors import BadInput, LMSError, NotFound, Unauthenticated
 from lms_graph.ids import decode_id, to_global_id
+from lms_graph.import_links import SAMPLE_PATH, download_url, failures_path
 from lms_graph.schema.inputs import check_text
 from lms_graph.services.imports import (
     FAILURES_HEADER,
@@ -48,7 +49,6 @@ from lms_graph.values import AssignmentType
 if TYPE_CHECKING:
     from lms_graph.core import LMS
 
-SAMPLE_PATH = "/imports/sample.csv"
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409}
 _FORM_OVERHEAD = 64 * 1024
 """Room for the multipart envelope and the other fields around the file."""
@@ -56,19 +56,8 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
 
-def failures_path(report_id: int) -> str:
-    return f"/imports/reports/{to_global_id('ImportReport', report_id)}/failures.csv"
-
-
 def failures_file_name(today: dt.date) -> str:
     return f"Non_Imported_List_{today.isoformat()}.csv"
-
-
-def download_url(lms: LMS, viewer: Viewer, report: ImportReportRecord) -> str | None:
-    """A signed link (five minutes) to the non-imported list; ``None`` when none failed."""
-    if report.failed_count == 0 or viewer.user is None:
-        return None
-    return sign(lms.settings, viewer.user.id, failures_path(report.id))
 
 
 def report_json(lms: LMS, viewer: Viewer, report: ImportReportRecord) -> dict[str, Any]:

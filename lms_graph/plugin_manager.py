@@ -35,20 +35,19 @@ def installed_plugins() -> dict[str, importlib.metadata.EntryPoint]:
 
 
 def build_plugin_manager(
-    allow: Sequence[str] | None = None, extra: Iterable[object] = ()
+    allow: Sequence[str] | None = None, extra: Iterable[object] = (), *, core: object
 ) -> LMSPluginManager:
     """Add the specs, load the allowed entry points, register ``extra``, check.
 
-    The core's own actions are always registered (as plugin ``core``).
+    ``core``, the core's own actions (``lms_graph.actions.builtin``, which the caller
+    passes: this module stays below them), is always registered (as plugin ``core``).
     ``allow`` is the ``LMS_PLUGINS`` allow-list (None: every installed plugin);
     naming a plugin that is not installed is an error. ``extra`` registers
     plugin objects directly (tests use it for fixture plugins).
     """
-    from lms_graph.actions import builtin  # the core's own actions; imported late (cycle)
-
     pm = LMSPluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(builtin, name="core")
+    pm.register(core, name="core")
     available = installed_plugins()
     if allow is not None:
         missing = sorted(set(allow) - set(available))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import lms_graph
+from lms_graph.actions import builtin
 from lms_graph.hookspecs import spec_names
 from lms_graph.plugin_manager import build_plugin_manager
 
@@ -25,7 +26,7 @@ def _hook_headings() -> list[str]:
 
 def _manager_hooks() -> set[str]:
     """Every hook the plugin manager knows (no installed plugin loaded)."""
-    pm = build_plugin_manager(allow=())
+    pm = build_plugin_manager(allow=(), core=builtin)
     return {name for name in vars(pm.hook) if name.startswith("lms_")}
 
 

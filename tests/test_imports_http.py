@@ -10,7 +10,7 @@ from httpx import AsyncClient, Response
 from lms_graph.core import LMS
 from lms_graph.downloads import sign
 from lms_graph.ids import from_global_id
-from lms_graph.imports_http import SAMPLE_PATH, failures_path
+from lms_graph.import_links import SAMPLE_PATH, failures_path
 from lms_graph.records import CourseRecord
 from lms_graph.services.assignments import REASON_NOT_FOUND
 from lms_graph.spreadsheet import FORMULA_TRIGGERS

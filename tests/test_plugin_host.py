@@ -9,6 +9,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from lms_graph import LMS, CourseType, hookimpl
+from lms_graph.actions import builtin
 from lms_graph.app import create_app
 from lms_graph.errors import BadInput, PluginError, StartupError
 from lms_graph.plugin_manager import build_plugin_manager, call_hook
@@ -91,11 +92,11 @@ def test_duplicate_course_type_stops_start_up() -> None:
 
 def test_unknown_plugin_in_allow_list_stops_start_up() -> None:
     with pytest.raises(StartupError, match="not installed: nope"):
-        build_plugin_manager(["self_paced", "nope"])
+        build_plugin_manager(["self_paced", "nope"], core=builtin)
 
 
 def test_allow_list_excludes_plugins() -> None:
-    pm = build_plugin_manager([])
+    pm = build_plugin_manager([], core=builtin)
     assert [name for name, _ in pm.list_name_plugin()] == ["core"]
 
 
@@ -114,7 +115,7 @@ class _Deliverer:
 
 async def test_hook_lms_notify_failure_does_not_stop_other_plugins() -> None:
     failing, working = _Deliverer("failing", True), _Deliverer("working", False)
-    pm = build_plugin_manager([], extra=[working, failing])
+    pm = build_plugin_manager([], extra=[working, failing], core=builtin)
     results = await call_hook(pm, "lms_notify", isolate=True, lms=None, notifications=["n"])
     assert results == []
     assert working.received == ["n"]
@@ -134,7 +135,7 @@ async def test_a_refusal_from_a_hook_reaches_the_caller_as_it_is() -> None:
     """A plugin's ``BadInput`` is a deliberate refusal with a sentence for the client, not a
     failure to mask; isolated calls (after a commit) still just log it."""
     refuser, working = _Refuser(), _Deliverer("working", False)
-    pm = build_plugin_manager([], extra=[working, refuser])
+    pm = build_plugin_manager([], extra=[working, refuser], core=builtin)
     with pytest.raises(BadInput, match="Notifications are paused"):
         await call_hook(pm, "lms_notify", lms=None, notifications=["n"])
     assert await call_hook(pm, "lms_notify", isolate=True, lms=None, notifications=["n"]) == []

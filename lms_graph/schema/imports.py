@@ -12,7 +12,7 @@ from lms_graph.csvfiles import too_large
 from lms_graph.downloads import sign
 from lms_graph.errors import BadInput
 from lms_graph.ids import decode_id
-from lms_graph.imports_http import SAMPLE_PATH, download_url
+from lms_graph.import_links import SAMPLE_PATH, download_url
 from lms_graph.resolvers import nodes
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.services.imports import (

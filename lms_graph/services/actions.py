@@ -17,14 +17,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.errors import BadInput, Conflict, Forbidden
 from lms_graph.learners import LearnerQuery, learners_select
 from lms_graph.services.journal import record_history_for
@@ -34,6 +33,9 @@ from lms_graph.services.tx import Tx, write
 from lms_graph.services.withhold import withheld
 from lms_graph.sql import pairs_in
 from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 OK = Outcome.ok()
 NOT_FOUND = Outcome(OutcomeStatus.FAILED, "NOT_FOUND", "No learner has this enrollment ID.")

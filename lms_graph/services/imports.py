@@ -30,7 +30,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, case, insert, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.csvfiles import read_table
 from lms_graph.db import RequestConnection
 from lms_graph.errors import BadInput, Conflict, Forbidden, NotFound
@@ -58,6 +57,9 @@ from lms_graph.services.tx import Tx, write
 from lms_graph.services.users import normalize_email, normalize_employee_id
 from lms_graph.sql import ids_in, texts_in
 from lms_graph.values import AssignmentType, CourseKind
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 HEADER = ("Email ID", "Employee ID")
 FAILURES_HEADER = ("Email ID", "Employee ID", "Reason")

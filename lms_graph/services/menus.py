@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.reach import beyond_rights, reach
 from lms_graph.services.withhold import withheld
@@ -24,6 +23,9 @@ from lms_graph.values import (
     MenuLearner,
     SQLExecutor,
 )
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 
 def _learners_query(ids: Sequence[int]) -> Any:

@@ -12,17 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.journal import HistoryLine, record_history, tell_completed
 from lms_graph.services.tx import Tx, emit_event
 from lms_graph.values import CourseKind, LearnerProgress, LearnerRef, LearnerState, LearnerStatus
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 _CHUNK = 5000
 

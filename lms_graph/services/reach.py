@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.values import MenuLearner, Outcome, SQLExecutor
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 Reach = dict[str, dict[int, set[int]]]
 

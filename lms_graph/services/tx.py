@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lms_graph.auth import Viewer
-from lms_graph.core import LMS
 from lms_graph.values import Event
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 logger = logging.getLogger(__name__)
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
-from lms_graph.core import LMS
 from lms_graph.errors import BadInput, Conflict, NotFound
 from lms_graph.queries import USER_COLUMNS
 from lms_graph.records import UserRecord
 from lms_graph.services.tx import Tx
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from lms_graph.core import LMS
 from lms_graph.values import MenuLearner, Outcome, OutcomeStatus, SQLExecutor
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 Withheld = dict[int, dict[str, Outcome]]
 
