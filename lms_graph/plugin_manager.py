@@ -9,6 +9,7 @@ named after its plugin, and, for deliveries after a commit, the others running o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import inspect
 import logging
@@ -154,6 +155,7 @@ def _attributed(hook: str, impl: pluggy.HookImpl) -> Callable[..., object]:
     """What pluggy calls instead of ``impl.function`` (same arguments, same answer)."""
     function, plugin = impl.function, impl.plugin_name
 
+    @functools.wraps(function)
     def implementation(*args: object, **kwargs: object) -> object:
         call = _CALL.get()
         if call is not None and call.hook != hook:
