@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -59,23 +60,76 @@ class Loaders:
     def __init__(self, db: RequestConnection) -> None:
         self.db = db
         self._extra: dict[str, DataLoader[Any, Any]] = {}
-        self.users = DataLoader(self._users)
-        self.courses = DataLoader(self._courses)
-        self.enrollments = DataLoader(self._enrollments)
-        self.chapters = DataLoader(self._chapters)
-        self.questions = DataLoader(self._questions)
-        self.notifications = DataLoader(self._notifications)
-        self.chapters_by_course = DataLoader(self._chapters_by_course)
-        self.questions_by_chapter = DataLoader(self._questions_by_chapter)
-        self.instructors_by_course = DataLoader(self._instructors_by_course)
-        self.member_courses_by_curriculum = DataLoader(self._member_courses)
-        self.attempts_by_enrollment = DataLoader(self._attempts_by_enrollment)
-        self.history_by_enrollment = DataLoader(self._history_by_enrollment)
-        self.notifications_by_user = DataLoader(self._notifications_by_user)
-        self.credits_by_user = DataLoader(self._credits_by_user)
-        self.learner_counts_by_course = DataLoader(self._learner_counts_by_course)
-        self.chapter_progress_by_attempt = DataLoader(self._chapter_progress_by_attempt)
-        self.quiz_answers_by_attempt = DataLoader(self._quiz_answers_by_attempt)
+
+    # Each loader is made on first use: a request uses one or two of them.
+
+    @cached_property
+    def users(self) -> DataLoader[int, UserRecord | None]:
+        return DataLoader(self._users)
+
+    @cached_property
+    def courses(self) -> DataLoader[int, CourseRecord | None]:
+        return DataLoader(self._courses)
+
+    @cached_property
+    def enrollments(self) -> DataLoader[int, EnrollmentRecord | None]:
+        return DataLoader(self._enrollments)
+
+    @cached_property
+    def chapters(self) -> DataLoader[int, ChapterRecord | None]:
+        return DataLoader(self._chapters)
+
+    @cached_property
+    def questions(self) -> DataLoader[int, QuestionRecord | None]:
+        return DataLoader(self._questions)
+
+    @cached_property
+    def notifications(self) -> DataLoader[int, NotificationRecord | None]:
+        return DataLoader(self._notifications)
+
+    @cached_property
+    def chapters_by_course(self) -> DataLoader[int, list[ChapterRecord]]:
+        return DataLoader(self._chapters_by_course)
+
+    @cached_property
+    def questions_by_chapter(self) -> DataLoader[int, list[QuestionRecord]]:
+        return DataLoader(self._questions_by_chapter)
+
+    @cached_property
+    def instructors_by_course(self) -> DataLoader[int, list[UserRecord]]:
+        return DataLoader(self._instructors_by_course)
+
+    @cached_property
+    def member_courses_by_curriculum(self) -> DataLoader[int, list[CourseRecord]]:
+        return DataLoader(self._member_courses)
+
+    @cached_property
+    def attempts_by_enrollment(self) -> DataLoader[int, list[AttemptRecord]]:
+        return DataLoader(self._attempts_by_enrollment)
+
+    @cached_property
+    def history_by_enrollment(self) -> DataLoader[int, list[HistoryRecord]]:
+        return DataLoader(self._history_by_enrollment)
+
+    @cached_property
+    def notifications_by_user(self) -> DataLoader[int, list[NotificationRecord]]:
+        return DataLoader(self._notifications_by_user)
+
+    @cached_property
+    def credits_by_user(self) -> DataLoader[int, float]:
+        return DataLoader(self._credits_by_user)
+
+    @cached_property
+    def learner_counts_by_course(self) -> DataLoader[int, list[tuple[LearnerState, int]]]:
+        return DataLoader(self._learner_counts_by_course)
+
+    @cached_property
+    def chapter_progress_by_attempt(self) -> DataLoader[int, list[ChapterProgressRecord]]:
+        return DataLoader(self._chapter_progress_by_attempt)
+
+    @cached_property
+    def quiz_answers_by_attempt(self) -> DataLoader[int, list[QuizAnswerRecord]]:
+        return DataLoader(self._quiz_answers_by_attempt)
 
     def get(
         self, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]

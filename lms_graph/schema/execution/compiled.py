@@ -24,9 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from graphql import GraphQLLeafType
 from graphql.pyutils import Path, Undefined
+
+from lms_graph.schema.execution.caches import NEVER_AWAITABLE
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -91,6 +94,16 @@ _CACHE_SIZE = 1024
 
 _ENUM_OUTPUTS: dict[tuple[GraphQLLeafType, type, Enum], Any] = {}
 """Outputs of enum members by leaf type: an enum member always outputs the same value."""
+_ENUM_LIMIT = 4096
+
+_MEMBERS: WeakKeyDictionary[GraphQLLeafType, dict[int, tuple[Enum, Any]]] = WeakKeyDictionary()
+"""The same outputs by leaf type and member identity, (member, output), for generated
+code: an ``id`` is found without calling the member's ``__hash__`` (Python code in
+``Enum``), and the entry holds the member, so that the ``id`` stays its own."""
+
+
+def _members(leaf: GraphQLLeafType) -> dict[int, tuple[Enum, Any]]:
+    return _MEMBERS.setdefault(leaf, {})
 
 
 def leaf_output(leaf: GraphQLLeafType, value: Any) -> Any:
@@ -110,8 +123,9 @@ def leaf_output(leaf: GraphQLLeafType, value: Any) -> Any:
         return None
     if coerced is Undefined:
         return None
-    if member and coerced is not None and len(_ENUM_OUTPUTS) < 4096:
+    if member and coerced is not None and len(_ENUM_OUTPUTS) < _ENUM_LIMIT:
         _ENUM_OUTPUTS[key] = coerced
+        _members(leaf)[id(value)] = (value, coerced)
     return coerced
 
 
@@ -139,6 +153,7 @@ class _Generator:
             "INT_MAX": INT_MAX,
             "Path": Path,
             "leaf_output": leaf_output,
+            "NEVER_AWAITABLE": NEVER_AWAITABLE,
             "tuple_type": tuple,
             "list_type": list,
         }
@@ -210,7 +225,9 @@ class _Generator:
         lines = [
             f"if {value} is None:",
             "    pass" if spec.nullable else "    raise Slow",
-            f"elif {value} is RESOLVE or {value} is Undefined or executor.awaitable({value}):",
+            f"elif {value} is RESOLVE or {value} is Undefined or (",
+            f"    type({value}) not in NEVER_AWAITABLE and executor.awaitable({value})",
+            "):",
             "    raise Slow",
         ]
         if spec.check is not None:
@@ -248,7 +265,8 @@ class _Generator:
             # Menus share their tuples between learners (``services/menus.py``): a tuple
             # of frozen dataclasses completes to the same dicts each time.
             lines += [
-                f"    hit = executor.memo_get({sub}, {value})",
+                f"    hit = None if type({value}) is not tuple_type else "
+                f"executor.memo_get({sub}, {value})",
                 "    if hit is not None:",
                 f"        {value} = hit",
                 "    else:",
@@ -269,12 +287,17 @@ def _leaf_check(spec: Spec, value: str, index: int, namespace: dict[str, Any]) -
         bad = f"type({value}) is not {exact.__name__}"
     else:
         namespace[f"c{index}"] = spec.leaf
+        namespace[f"e{index}"] = _members(spec.leaf)
         coerce = [
             f"if {value} is RESOLVE:",
             "    raise Slow",
-            f"{value} = leaf_output(c{index}, {value})",
-            f"if {value} is None:",
-            "    raise Slow",
+            f"known = e{index}.get(id({value}))",
+            f"if known is not None and known[0] is {value}:",
+            f"    {value} = known[1]",
+            "else:",
+            f"    {value} = leaf_output(c{index}, {value})",
+            f"    if {value} is None:",
+            "        raise Slow",
         ]
         if spec.nullable:
             return [f"if {value} is not None:", *(f"    {line}" for line in coerce)]
