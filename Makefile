@@ -29,7 +29,7 @@ install: $(STAMP)
 ## environment, so the project's own stays exactly the lock. uv leaves out index URLs and
 ## find-links by default (this machine's would mean nothing elsewhere); the flags say so.
 UV_VERSION := 0.13.8
-LOCK_EXTRAS := --extra test
+LOCK_EXTRAS := --extra test --extra testing
 define compile_lock
 	dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT \
 		&& $(PYTHON) -m venv "$$dir" \
