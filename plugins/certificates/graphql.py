@@ -186,7 +186,8 @@ def _held(record: list[Certificate]) -> list[Certificate]:
 
 
 async def _held_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Certificate]]:
-    return [_held(record) for record in await _record_of(context, roots)]
+    # Most learners of a page hold none: their empty record is their answer as it is.
+    return [_held(record) if record else record for record in await _record_of(context, roots)]
 
 
 @strawberry.type

@@ -129,6 +129,12 @@ def leaf_output(leaf: GraphQLLeafType, value: Any) -> Any:
     return coerced
 
 
+def itself(value: Any) -> Any:
+    """The ``Spec.read`` of a value completed on its own (a batched field's): the
+    generated code takes the source as it is, without calling this."""
+    return value
+
+
 def compile_selection(selection: Selection, resolve: object) -> Compiled:
     """The function of a selection, compiled once per process (dashboards send the
     same few documents again and again)."""
@@ -202,6 +208,8 @@ class _Generator:
 
     def _read(self, spec: Spec, index: int) -> str:
         read = spec.read
+        if read is itself:
+            return "source"
         if isinstance(read, str) and read.isidentifier() and not keyword.iskeyword(read):
             return f"source.{read}"
         if isinstance(read, str):
@@ -271,7 +279,8 @@ class _Generator:
                 f"        {value} = hit",
                 "    else:",
                 *(f"        {line}" for line in loop),
-                f"        executor.memo_put({sub}, {value}, completed)",
+                f"        if type({value}) is tuple_type:",
+                f"            executor.memo_put({sub}, {value}, completed)",
                 f"        {value} = completed",
             ]
         else:

@@ -58,6 +58,7 @@ from lms_graph.schema.execution.compiled import (
     Selection,
     Spec,
     compile_selection,
+    itself,
 )
 from lms_graph.schema.execution.fields import (
     definition_of,
@@ -121,10 +122,6 @@ _EXACT: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: b
 
 def _no_getter(_source: Any) -> Any:  # pragma: no cover - never called
     return RESOLVE
-
-
-def _itself(value: Any) -> Any:
-    return value
 
 
 class _DirectiveVariables(Visitor):
@@ -309,7 +306,7 @@ class PlanningContext(StrawberryGraphQLCoreExecutionContext):
     def _batch_completer(self, parent_type: GraphQLObjectType, entry: Entry) -> ObjectPlan | None:
         """Compiled code completing a batched field's value (objects or lists of them),
         as a one-field selection of the parent reading the value itself."""
-        found = self._composite_spec(parent_type, entry, _itself)
+        found = self._composite_spec(parent_type, entry, itself)
         if found is None:
             return None
         selection = Selection(parent_type.name, (found[0],))
