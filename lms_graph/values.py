@@ -265,7 +265,10 @@ class ActionDefinition:
     ``position`` orders the menu. ``mass`` marks actions offered in
     ``Course.massActions`` by default. ``not_applicable`` gives the sentence of the
     NOT_APPLICABLE outcome of a learner ``applies`` leaves out (default: one naming the
-    learner's state).
+    learner's state). ``applies_in_states``, when set, says that ``applies`` is exactly
+    ``learner.state in applies_in_states``: ``runAction`` may then decide and claim in SQL,
+    handing ``run`` (and hooks) learners read as columns, each ``MenuLearner`` built only
+    when looked at (``services.learner_columns``).
     """
 
     key: str
@@ -282,3 +285,4 @@ class ActionDefinition:
     in_menu: bool = True
     mass: bool = False
     not_applicable: Callable[[MenuLearner], str] | None = None
+    applies_in_states: frozenset[LearnerState] | None = None

@@ -7,7 +7,7 @@ the public value types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, literal, select, update
@@ -18,6 +18,7 @@ from lms_graph.hookspecs import hookimpl
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, record_audit, record_history, tell_completed
+from lms_graph.services.learner_columns import LearnerLike, rows_of
 from lms_graph.services.menus import load_learners
 from lms_graph.services.progress import refresh_statuses
 from lms_graph.sql import ids_in, pairs_in
@@ -35,15 +36,18 @@ from lms_graph.values import (
 
 S = LearnerState
 ALL_STATES = frozenset(S)
+RESETTABLE = frozenset({S.STARTED, S.IN_PROGRESS, S.COMPLETED})
+OPEN = frozenset({S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.ENROLLED_IN_SESSION})
+COMPLETED = frozenset({S.COMPLETED})
 
 
-def _in(*states: LearnerState) -> Any:
-    allowed = frozenset(states)
-    return lambda learner: learner.state in allowed
+def _in(states: frozenset[LearnerState]) -> Callable[[MenuLearner], bool]:
+    """The rule of an action that applies in ``states`` (also its ``applies_in_states``)."""
+    return lambda learner: learner.state in states
 
 
 def _refs(
-    learners: Sequence[MenuLearner], new_attempts: Mapping[int, int] | None = None
+    learners: Sequence[LearnerLike], new_attempts: Mapping[int, int] | None = None
 ) -> list[LearnerRef]:
     """Hook arguments; ``new_attempts`` maps learners who moved on to a new attempt to it."""
     new = new_attempts or {}
@@ -63,7 +67,7 @@ def _refs(
 async def _emit(
     ctx: ActionContext,
     hook: str,
-    learners: Sequence[MenuLearner],
+    learners: Sequence[LearnerLike],
     new_attempts: Mapping[int, int] | None = None,
 ) -> None:
     """Tell lifecycle plugins, building their arguments only when someone listens."""
@@ -84,7 +88,9 @@ member-course states they act on there."""
 async def _member_rows(db: Any, learners: Sequence[MenuLearner]) -> list[Any]:
     """(curriculum enrollment ID, member enrollment ID, member course ID, member state) of
     the curriculum learners among ``learners``: one statement, none without curricula."""
-    curricula = [learner for learner in learners if learner.course_kind is CourseKind.CURRICULUM]
+    curricula = [
+        learner for learner in rows_of(learners) if learner.course_kind is CourseKind.CURRICULUM
+    ]
     if not curricula:
         return []
     member = m.Enrollment.__table__.alias("member")
@@ -117,10 +123,18 @@ async def _members(
     rows = await _member_rows(ctx.db, learners)
     if not rows:
         return []
-    named = {learner.enrollment_id for learner in learners}
+    named = {learner.enrollment_id for learner in rows_of(learners)}
     ids = [row[1] for row in rows if row[1] not in named and LearnerState(row[3]) in states]
     found = await load_learners(ctx.lms, ctx.db, ctx.tx.viewer, ids)
     return [learner for learner in found.values() if learner.state in states]
+
+
+def _with_members(
+    learners: Sequence[MenuLearner], members: Sequence[MenuLearner]
+) -> Sequence[LearnerLike]:
+    """The learners named and the member-course learners their run carries to."""
+    rows = rows_of(learners)
+    return [*rows, *members] if members else rows
 
 
 @hookimpl
@@ -159,22 +173,38 @@ async def _member_history(ctx: ActionContext, members: Sequence[MenuLearner]) ->
     )
 
 
-async def _refresh_curricula(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
+async def _refresh_curricula(ctx: ActionContext, learners: Sequence[LearnerLike]) -> None:
     """Curricula follow their courses: recompute those holding courses acted on here, as
-    when learners make progress themselves (a curriculum's completion sticks)."""
+    when learners make progress themselves (a curriculum's completion sticks). Which of
+    the courses belong to a curriculum is asked first: usually none, and then the
+    learners are not looked up one by one."""
+    courses = {
+        learner.course_id for learner in learners if learner.course_kind is CourseKind.COURSE
+    }
+    if not courses:
+        return
+    members = set(
+        (
+            await ctx.db.execute(
+                select(m.CurriculumCourse.course_id)
+                .where(ids_in(m.CurriculumCourse.course_id, sorted(courses)))
+                .distinct()
+            )
+        ).scalars()
+    )
+    if not members:
+        return
     pairs = {
         (learner.user_id, learner.course_id)
         for learner in learners
-        if learner.course_kind is CourseKind.COURSE
+        if learner.course_id in members and learner.course_kind is CourseKind.COURSE
     }
-    if not pairs:
-        return
     rows = await ctx.db.execute(
         select(m.Enrollment.id, m.Enrollment.user_id, m.CurriculumCourse.course_id)
         .join(m.CurriculumCourse, m.CurriculumCourse.curriculum_id == m.Enrollment.course_id)
         .where(
             ids_in(m.Enrollment.user_id, sorted({user_id for user_id, _ in pairs})),
-            ids_in(m.CurriculumCourse.course_id, sorted({course_id for _, course_id in pairs})),
+            ids_in(m.CurriculumCourse.course_id, sorted(members)),
             ACTIVE_ENROLLMENT,
         )
     )
@@ -185,7 +215,7 @@ async def _refresh_curricula(ctx: ActionContext, learners: Sequence[MenuLearner]
 
 async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     due = ctx.params.get("dueDate")
-    ids = [learner.enrollment_id for learner in learners]
+    ids = [learner.enrollment_id for learner in rows_of(learners)]
     values: dict[str, Any] = (
         {
             "due_date": due,
@@ -200,7 +230,7 @@ async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) 
 
 async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     members = await _members(ctx, learners, CASCADES["reset_progress"])
-    everyone = [*learners, *members]
+    everyone = _with_members(learners, members)
     completed = [learner for learner in everyone if learner.state is S.COMPLETED]
     open_ = [learner for learner in everyone if learner.state is not S.COMPLETED]
     new_attempts: dict[int, int] = {}
@@ -250,7 +280,7 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
 
 async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     members = await _members(ctx, learners, CASCADES["mark_complete"])
-    everyone = [*learners, *members]
+    everyone = _with_members(learners, members)
     await ctx.db.execute(
         update(m.Attempt)
         .where(ids_in(m.Attempt.id, [learner.attempt_id for learner in everyone]))
@@ -261,7 +291,8 @@ async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) ->
             started_at=func.coalesce(m.Attempt.started_at, ctx.now),
         )
     )
-    tell_completed(ctx.tx, everyone)
+    if ctx.lms.implements("lms_on_events"):
+        tell_completed(ctx.tx, _refs(everyone))
     await _emit(ctx, "lms_on_completed", everyone)
     await _member_history(ctx, members)
     await _refresh_curricula(ctx, everyone)
@@ -292,7 +323,8 @@ async def _reopen_last_chapters(ctx: ActionContext, attempt_ids: Sequence[int]) 
 
 
 async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    attempt_ids = [learner.attempt_id for learner in learners]
+    rows = rows_of(learners)
+    attempt_ids = [learner.attempt_id for learner in rows]
     await ctx.db.execute(
         update(m.Attempt)
         .where(ids_in(m.Attempt.id, attempt_ids))
@@ -305,15 +337,15 @@ async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) 
         )
     )
     await _reopen_last_chapters(ctx, attempt_ids)
-    await _emit(ctx, "lms_on_incomplete", learners)
+    await _emit(ctx, "lms_on_incomplete", rows)
     # State and progress as the course type sees the reopened attempt (short of complete).
-    await refresh_statuses(ctx.tx, [learner.enrollment_id for learner in learners], reopened=True)
-    await _refresh_curricula(ctx, learners)
+    await refresh_statuses(ctx.tx, [learner.enrollment_id for learner in rows], reopened=True)
+    await _refresh_curricula(ctx, rows)
 
 
 async def _make_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     dialect = postgresql if ctx.db.dialect.name == "postgresql" else sqlite
-    pairs = {(learner.course_id, learner.user_id) for learner in learners}
+    pairs = {(learner.course_id, learner.user_id) for learner in rows_of(learners)}
     await ctx.db.execute(
         dialect.insert(m.CourseInstructor).on_conflict_do_nothing(),
         [
@@ -334,26 +366,28 @@ async def _remove_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]
             pairs_in(
                 m.CourseInstructor.course_id,
                 m.CourseInstructor.user_id,
-                sorted({(learner.course_id, learner.user_id) for learner in learners}),
+                sorted({(learner.course_id, learner.user_id) for learner in rows_of(learners)}),
             )
         )
     )
 
 
 async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
-    await _emit(ctx, "lms_on_unassigned", learners)
+    rows = rows_of(learners)
+    await _emit(ctx, "lms_on_unassigned", rows)
     await ctx.db.execute(
-        delete(m.Attempt).where(ids_in(m.Attempt.id, [learner.attempt_id for learner in learners]))
+        delete(m.Attempt).where(ids_in(m.Attempt.id, [learner.attempt_id for learner in rows]))
     )
     await ctx.db.execute(
         update(m.Enrollment)
-        .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners]))
+        .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in rows]))
         .values(unassigned_at=ctx.now)
     )
 
 
 async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
-    await _emit(ctx, "lms_on_removed", learners)
+    rows = rows_of(learners)
+    await _emit(ctx, "lms_on_removed", rows)
     await record_audit(
         ctx.tx,
         "remove",
@@ -367,15 +401,16 @@ async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mappin
                     "note": ctx.note,
                 },
             )
-            for learner in learners
+            for learner in rows
         ],
     )
     await ctx.db.execute(
         delete(m.Enrollment).where(
-            ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners])
+            ids_in(m.Enrollment.id, [learner.enrollment_id for learner in rows])
         )
     )
-    return {learner.enrollment_id: Outcome.ok("Removed for good.") for learner in learners}
+    removed = Outcome.ok("Removed for good.")
+    return {learner.enrollment_id: removed for learner in rows}
 
 
 def _due_summary(params: Mapping[str, Any]) -> str:
@@ -390,6 +425,7 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         kind=ActionKind.MUTATION,
         position=10,
         applies=lambda learner: True,
+        applies_in_states=ALL_STATES,
         run=_update_due_date,
         description="A date makes the course required; no date makes it optional.",
         # Required: it must be sent, so a forgotten param never clears due dates; null removes.
@@ -402,7 +438,8 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="Reset Progress",
         kind=ActionKind.MUTATION,
         position=30,
-        applies=_in(S.STARTED, S.IN_PROGRESS, S.COMPLETED),
+        applies=_in(RESETTABLE),
+        applies_in_states=RESETTABLE,
         run=_reset,
         description="Clears the latest attempt's progress; a completed attempt stays on record.",
         destructive=True,
@@ -423,7 +460,8 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="Mark as Complete",
         kind=ActionKind.MUTATION,
         position=50,
-        applies=_in(S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.ENROLLED_IN_SESSION),
+        applies=_in(OPEN),
+        applies_in_states=OPEN,
         run=_mark_complete,
         description="Completes the latest attempt, with its certificates and credits.",
         summary=lambda params: "Marked as complete.",
@@ -434,7 +472,8 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="Mark as Incomplete",
         kind=ActionKind.MUTATION,
         position=55,
-        applies=_in(S.COMPLETED),
+        applies=_in(COMPLETED),
+        applies_in_states=COMPLETED,
         run=_mark_incomplete,
         description="Takes back the latest attempt's completion, certificate and credits.",
         destructive=True,
@@ -489,7 +528,8 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         label="Unassign User",
         kind=ActionKind.MUTATION,
         position=110,
-        applies=_in(S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.ENROLLED_IN_SESSION),
+        applies=_in(OPEN),
+        applies_in_states=OPEN,
         run=_unassign,
         description="Drops the latest attempt; the course leaves the learner's My Learning.",
         destructive=True,
@@ -502,6 +542,7 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         kind=ActionKind.MUTATION,
         position=120,
         applies=lambda learner: True,
+        applies_in_states=ALL_STATES,
         run=_remove,
         description="Deletes every record of this learner in this course. Cannot be undone.",
         destructive=True,

@@ -8,6 +8,13 @@ those for whom it would write to courses the viewer does not manage (FORBIDDEN,
 ``lms_action_reach``); claim the rest with a version check (those changed since
 they were read are STALE); run the action on what was claimed, set-based; write
 one history line per OK learner. ``dryRun`` does all of it and rolls back.
+
+Which learners an action applies to is decided one of two ways. An action whose rule
+is plain states (``applies_in_states``), when no plugin must see each learner
+(``mass_claims.decided_in_sql``), reads its targets as rows in one statement and
+decides on their state: no ``MenuLearner`` is built unless someone looks at one
+(``learner_columns``). Any other reads each learner as a ``MenuLearner`` with every
+plugin's facts and asks the action's ``applies``. The rest of the run is the same.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
@@ -27,12 +34,28 @@ from lms_graph.auth import Viewer
 from lms_graph.errors import BadInput, Conflict, Forbidden
 from lms_graph.learners import LearnerQuery, learners_select
 from lms_graph.services.journal import record_history_for
+from lms_graph.services.learner_columns import (
+    LearnerColumns,
+    LearnerLike,
+    LearnerRow,
+    keep,
+    rows_of,
+    without,
+)
+from lms_graph.services.mass_claims import by_ids, by_query, decided_in_sql, read_learners
 from lms_graph.services.menus import load_learners
 from lms_graph.services.reach import beyond_rights, forbidden, reach
 from lms_graph.services.tx import Tx, write
 from lms_graph.services.withhold import withheld
-from lms_graph.sql import pairs_in
-from lms_graph.values import ActionDefinition, ActionKind, MenuLearner, Outcome, OutcomeStatus
+from lms_graph.sql import ids_in, pairs_in
+from lms_graph.values import (
+    ActionDefinition,
+    ActionKind,
+    LearnerState,
+    MenuLearner,
+    Outcome,
+    OutcomeStatus,
+)
 
 if TYPE_CHECKING:
     from lms_graph.core import LMS
@@ -164,25 +187,28 @@ def _require_manager(tx: Tx, course_id: int) -> None:
         raise Forbidden("Only administrators and the course's instructors may act on its learners.")
 
 
-async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
-    limit = tx.lms.settings.max_action_targets
+def _named_ids(request: ActionRequest) -> list[int] | None:
+    """The ``enrollmentIds`` named (each once), or None for a course and a filter."""
     if request.enrollment_ids is not None:
         if request.course_id is not None or request.filter is not None:
             raise BadInput(
                 "Name learners by `enrollmentIds` or by `courseId` + `filter`, not both."
             )
-        ids = list(dict.fromkeys(request.enrollment_ids))
-    elif request.course_id is not None:
-        # Rights first: whether a course has (matching) learners is not for outsiders.
-        _require_manager(tx, request.course_id)
-        query = learners_select(
-            request.course_id, request.filter or LearnerQuery(), tx.now.date()
-        ).with_only_columns(m.Enrollment.id)
-        ids = list(
-            (await tx.db.execute(query.order_by(m.Enrollment.id).limit(limit + 1))).scalars()
-        )
-    else:
+        return list(dict.fromkeys(request.enrollment_ids))
+    if request.course_id is None:
         raise BadInput("Name the learners: `enrollmentIds`, or `courseId` with a `filter`.")
+    return None
+
+
+def _course_targets(tx: Tx, request: ActionRequest) -> Select[*tuple[Any, ...]]:
+    """The learners of ``courseId`` + ``filter``, once the viewer may act on them."""
+    assert request.course_id is not None
+    # Rights first: whether a course has (matching) learners is not for outsiders.
+    _require_manager(tx, request.course_id)
+    return learners_select(request.course_id, request.filter or LearnerQuery(), tx.now.date())
+
+
+def _checked(ids: list[int], limit: int) -> list[int]:
     if not ids:
         raise BadInput("No learner matches: nothing to do.")
     if len(ids) > limit:
@@ -190,16 +216,32 @@ async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
     return ids
 
 
-async def _claim(tx: Tx, learners: Sequence[MenuLearner]) -> set[int]:
+async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
+    limit = tx.lms.settings.max_action_targets
+    ids = _named_ids(request)
+    if ids is None:
+        query = _course_targets(tx, request).with_only_columns(m.Enrollment.id)
+        ids = list(
+            (await tx.db.execute(query.order_by(m.Enrollment.id).limit(limit + 1))).scalars()
+        )
+    return _checked(ids, limit)
+
+
+async def _claim(tx: Tx, learners: Sequence[LearnerLike]) -> set[int]:
     """Bump the version of learners still as they were read; the rest changed meanwhile."""
     if not learners:
         return set()
-    as_read: ColumnElement[bool] = pairs_in(
-        m.Enrollment.id,
-        m.Enrollment.version,
-        [(learner.enrollment_id, learner.version) for learner in learners],
-    )
-    if not tx.lms.db.is_sqlite:
+    as_read: ColumnElement[bool]
+    if tx.lms.db.is_sqlite:
+        # The write transaction began IMMEDIATE and read the learners itself: no one else
+        # wrote since, so every learner is still as read (the IDs are enough).
+        as_read = ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners])
+    else:
+        as_read = pairs_in(
+            m.Enrollment.id,
+            m.Enrollment.version,
+            [(learner.enrollment_id, learner.version) for learner in learners],
+        )
         # Rows are locked in ID order, so runs over overlapping learners queue behind
         # each other instead of deadlocking (SQLite has one writer at a time anyway).
         locked = (
@@ -283,9 +325,77 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
     return result
 
 
+Decided = tuple[list[int], dict[int, Outcome], Sequence[MenuLearner]]
+"""The targets in order, the outcomes known so far, the learners the action applies to."""
+
+
 async def _run(
     tx: Tx, action: ActionDefinition, request: ActionRequest, params: dict[str, Any]
 ) -> RunResult:
+    if decided_in_sql(tx.lms, action):
+        ids, outcomes, fitting = await _decide_by_state(tx, action, request)
+    else:
+        ids, outcomes, fitting = await _decide_per_learner(tx, action, request)
+    held = await withheld(tx.lms, tx.db, [action.key], fitting)
+    for eid, by_key in held.items():
+        outcomes[eid] = by_key[action.key]
+    fitting = without(fitting, held)
+    if fitting and tx.lms.implements("lms_veto_action"):
+        for _plugin, vetoes in await tx.lms.call_hook(
+            "lms_veto_action",
+            db=tx.db,
+            action=action.key,
+            viewer=tx.viewer,
+            learners=fitting,
+            params=params,
+        ):
+            for eid, outcome in vetoes.items():
+                if outcome.status is not OutcomeStatus.OK:  # a veto cannot pass a learner
+                    outcomes.setdefault(eid, outcome)
+    candidates = without(fitting, outcomes)
+    if candidates and not tx.viewer.is_admin:
+        found = (await reach(tx.lms, tx.db, [action.key], candidates)).get(action.key, {})
+        if found:
+            for learner in candidates:
+                if beyond_rights(tx.viewer, found, learner):
+                    outcomes[learner.enrollment_id] = forbidden(action.label)
+            candidates = without(candidates, outcomes)
+    claimed = await _claim(tx, rows_of(candidates))
+    runnable = candidates
+    if len(claimed) < len(candidates):
+        for row in rows_of(candidates):
+            if row.enrollment_id not in claimed:
+                outcomes[row.enrollment_id] = STALE
+        runnable = keep(candidates, claimed)
+    if runnable:
+        assert action.run is not None
+        context = ActionContext(tx=tx, action=action, params=params, note=request.note)
+        handled = await _performed_by_plugins(context, runnable)
+        outcomes.update(handled)
+        rest = without(runnable, handled)
+        if rest:
+            for eid, outcome in (await action.run(context, rest) or {}).items():
+                outcomes[eid] = outcome
+    ok = [
+        row.enrollment_id
+        for row in rows_of(runnable)
+        if outcomes.get(row.enrollment_id, OK).status is OutcomeStatus.OK
+    ]
+    if action.summary is not None:
+        summary = action.summary(params)
+        await record_history_for(
+            tx, ok, action.key, summary, note=request.note, details=_jsonable(params)
+        )
+    return RunResult(
+        action=action.key,
+        dry_run=request.dry_run,
+        outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
+    )
+
+
+async def _decide_per_learner(tx: Tx, action: ActionDefinition, request: ActionRequest) -> Decided:
+    """Each learner loaded as a ``MenuLearner`` with every plugin's facts, then the
+    action's own rule."""
     ids = await _target_ids(tx, request)
     learners = await load_learners(tx.lms, tx.db, tx.viewer, ids)
     for course_id in sorted({learner.course_id for learner in learners.values()}):
@@ -300,64 +410,56 @@ async def _run(
             fitting.append(learner)
         else:
             outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", _not_applicable(action, learner))
-    for eid, by_key in (await withheld(tx.lms, tx.db, [action.key], fitting)).items():
-        outcomes[eid] = by_key[action.key]
-    fitting = [learner for learner in fitting if learner.enrollment_id not in outcomes]
-    if fitting:
-        for _plugin, vetoes in await tx.lms.call_hook(
-            "lms_veto_action",
-            db=tx.db,
-            action=action.key,
-            viewer=tx.viewer,
-            learners=fitting,
-            params=params,
-        ):
-            for eid, outcome in vetoes.items():
-                if outcome.status is not OutcomeStatus.OK:  # a veto cannot pass a learner
-                    outcomes.setdefault(eid, outcome)
-    candidates = [learner for learner in fitting if learner.enrollment_id not in outcomes]
-    if candidates and not tx.viewer.is_admin:
-        found = (await reach(tx.lms, tx.db, [action.key], candidates)).get(action.key, {})
-        for learner in candidates:
-            if beyond_rights(tx.viewer, found, learner):
-                outcomes[learner.enrollment_id] = forbidden(action.label)
-        candidates = [learner for learner in candidates if learner.enrollment_id not in outcomes]
-    claimed = await _claim(tx, candidates)
-    for learner in candidates:
-        if learner.enrollment_id not in claimed:
-            outcomes[learner.enrollment_id] = STALE
-    runnable = [learner for learner in candidates if learner.enrollment_id in claimed]
-    if runnable:
-        assert action.run is not None
-        context = ActionContext(tx=tx, action=action, params=params, note=request.note)
-        handled = await _performed_by_plugins(context, runnable)
-        outcomes.update(handled)
-        rest = [learner for learner in runnable if learner.enrollment_id not in handled]
-        if rest:
-            for eid, outcome in (await action.run(context, rest) or {}).items():
-                outcomes[eid] = outcome
-    ok = [
-        learner.enrollment_id
-        for learner in runnable
-        if outcomes.get(learner.enrollment_id, OK).status is OutcomeStatus.OK
-    ]
-    if action.summary is not None:
-        summary = action.summary(params)
-        await record_history_for(
-            tx, ok, action.key, summary, note=request.note, details=_jsonable(params)
-        )
-    return RunResult(
-        action=action.key,
-        dry_run=request.dry_run,
-        outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
-    )
+    return ids, outcomes, fitting
+
+
+async def _decide_by_state(tx: Tx, action: ActionDefinition, request: ActionRequest) -> Decided:
+    """The targets read as rows in one statement, the action's states decided on them
+    (``applies_in_states``): no ``MenuLearner`` built (``services.mass_claims``)."""
+    states = action.applies_in_states
+    assert states is not None
+    limit = tx.lms.settings.max_action_targets
+    ids = _named_ids(request)
+    if ids is None:
+        query = by_query(_course_targets(tx, request)).limit(limit + 1)
+        learners = await read_learners(tx.db, tx.viewer, query)
+        ids = _checked([row.enrollment_id for row in learners.rows], limit)
+    else:
+        learners = await read_learners(tx.db, tx.viewer, by_ids(_checked(ids, limit)))
+    for course_id in sorted({row.course_id for row in learners.rows}):
+        _require_manager(tx, course_id)
+    found = {row.enrollment_id: row for row in learners.rows}
+    outcomes: dict[int, Outcome] = {eid: NOT_FOUND for eid in ids if eid not in found}
+    fitting: list[LearnerRow] = []
+    not_applicable: dict[LearnerState, Outcome] = {}
+    for eid in ids:
+        row = found.get(eid)
+        if row is None:
+            continue
+        if row.state in states:
+            fitting.append(row)
+        elif action.not_applicable is not None:
+            learner = LearnerColumns([row], learners.details)[0]
+            outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", action.not_applicable(learner))
+        else:
+            outcome = not_applicable.get(row.state)
+            if outcome is None:
+                outcome = not_applicable[row.state] = Outcome.skipped(
+                    "NOT_APPLICABLE", _not_applicable_in(action, row.state)
+                )
+            outcomes[eid] = outcome
+    return ids, outcomes, LearnerColumns(fitting, learners.details)
 
 
 def _not_applicable(action: ActionDefinition, learner: MenuLearner) -> str:
     if action.not_applicable is not None:
         return action.not_applicable(learner)
-    state = learner.state.value.replace("_", " ").lower()
-    return f"{action.label} does not apply to a learner who is {state}."
+    return _not_applicable_in(action, learner.state)
+
+
+def _not_applicable_in(action: ActionDefinition, state: LearnerState) -> str:
+    described = state.value.replace("_", " ").lower()
+    return f"{action.label} does not apply to a learner who is {described}."
 
 
 async def _performed_by_plugins(
