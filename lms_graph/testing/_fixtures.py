@@ -9,6 +9,7 @@ import pytest_asyncio
 from httpx import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 
+from lms_graph.app import create_app
 from lms_graph.core import LMS
 from lms_graph.settings import Settings
 from lms_graph.testing._command import Command
@@ -73,10 +74,6 @@ async def lms(lms_settings: Settings) -> AsyncIterator[LMS]:
 @pytest.fixture
 def lms_app(lms: LMS) -> Starlette:
     """The real ASGI app serving ``lms``."""
-    # Imported here: ``lms_graph.app`` imported first, before ``lms_graph.schema``, meets
-    # the import cycle between ``lms_graph.imports_http`` and ``lms_graph.schema.imports``.
-    from lms_graph.app import create_app
-
     return create_app(lms=lms)
 
 
