@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import String, exists, func, literal, select
+from sqlalchemy import Enum, String, exists, func, literal, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from lms_graph import models as m
@@ -154,16 +154,20 @@ def _is_instructor(course_id: int) -> Any:
 
 
 def _learner_from_row(course: CourseRecord) -> Callable[[Sequence[str]], Callable[[Any], Any]]:
-    """Records of a page of learners, built from plain row tuples by position."""
+    """Records of a page of learners, built from plain row tuples by position; the
+    state and assignment come as stored (``_stored_enums``) and become members here."""
 
     def make_rows(names: Sequence[str]) -> Callable[[Any], EnrollmentRecord]:
         enrollment = EnrollmentRecord.from_tuple(names)
         user = UserRecord.from_tuple(names, prefix="u_")
         assigner = UserRecord.from_tuple(names, prefix="a_")
         assigner_id = names.index("a_id")
+        states, assignments = _STORED["state"], _STORED["assignment"]
 
         def make(row: Any) -> EnrollmentRecord:
             record = enrollment(row)
+            record.state = states[record.state]
+            record.assignment = assignments[record.assignment]
             record.user = user(row)
             record.course = course
             record.assigned_by = None if row[assigner_id] is None else assigner(row)
@@ -172,6 +176,28 @@ def _learner_from_row(course: CourseRecord) -> Callable[[Sequence[str]], Callabl
         return make
 
     return make_rows
+
+
+_STORED: dict[str, dict[str, Any]] = {}
+"""Enum members by the text stored for them, for the page's enum columns read as text."""
+
+
+def _stored_enums(query: AnySelect) -> AnySelect:
+    """The page query with its ``state`` and ``assignment`` columns read as the text
+    stored (the members' names): SQLAlchemy's enum processing costs two Python calls
+    per value, 200 on a page, and ``make`` turns the text into members by lookup."""
+    columns = []
+    for column in query.selected_columns:
+        kind = column.type
+        if column.key in ("state", "assignment"):
+            assert isinstance(kind, Enum)
+            assert kind.enum_class is not None
+            assert kind.values_callable is None  # stored by name
+            _STORED[column.key] = {name: kind.enum_class[name] for name in kind.enums}
+            columns.append(type_coerce(column, String()).label(column.key))
+        else:
+            columns.append(column)
+    return query.with_only_columns(*columns, maintain_column_froms=True)
 
 
 async def course_learners(
@@ -220,7 +246,7 @@ def _learners_page_parts(course_id: int, spec: LearnerQuery, today: dt.date) -> 
         # The course ID (an int) and the page size are written into the SQL text: a first
         # page then has no parameters, and PostgreSQL plans its prepared statement once per
         # connection instead of on every request (custom plans cost more than the query).
-        query = learners_select(course_id, spec, today, inline=True).outerjoin(
+        query = _stored_enums(learners_select(course_id, spec, today, inline=True)).outerjoin(
             _ASSIGNER, _ASSIGNER.id == m.Enrollment.assigned_by_id
         )
         query = query.add_columns(
