@@ -186,7 +186,7 @@ def _stored_enums(query: AnySelect) -> AnySelect:
     """The page query with its ``state`` and ``assignment`` columns read as the text
     stored (the members' names): SQLAlchemy's enum processing costs two Python calls
     per value, 200 on a page, and ``make`` turns the text into members by lookup."""
-    columns = []
+    columns: list[Any] = []
     for column in query.selected_columns:
         kind = column.type
         if column.key in ("state", "assignment"):
