@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +255,7 @@ async def _claim(tx: Tx, learners: Sequence[LearnerLike]) -> set[int]:
         .values(version=m.Enrollment.version + 1)
         .returning(m.Enrollment.id)
     )
-    return set(rows.scalars())
+    return set(rows.scalars().all())
 
 
 async def _replay(tx: Tx, request: ActionRequest) -> RunResult | None:
@@ -289,13 +290,14 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
                 return replayed
             params = validate_params(action, request.params, tx.now.date())
             result = await _run(tx, action, request, params)
+            tally = Counter(outcome.status for _, outcome in result.outcomes)
             tx.emit(
                 "action_run",
                 action=action.key,
                 actor_id=viewer.id,
-                succeeded=result.count(OutcomeStatus.OK),
-                skipped=result.count(OutcomeStatus.SKIPPED),
-                failed=result.count(OutcomeStatus.FAILED),
+                succeeded=tally[OutcomeStatus.OK],
+                skipped=tally[OutcomeStatus.SKIPPED],
+                failed=tally[OutcomeStatus.FAILED],
                 enrollment_ids=[
                     eid for eid, outcome in result.outcomes if outcome.status is OutcomeStatus.OK
                 ],
@@ -428,26 +430,29 @@ async def _decide_by_state(tx: Tx, action: ActionDefinition, request: ActionRequ
         learners = await read_learners(tx.db, tx.viewer, by_ids(_checked(ids, limit)))
     for course_id in sorted({row.course_id for row in learners.rows}):
         _require_manager(tx, course_id)
-    found = {row.enrollment_id: row for row in learners.rows}
-    outcomes: dict[int, Outcome] = {eid: NOT_FOUND for eid in ids if eid not in found}
-    fitting: list[LearnerRow] = []
-    not_applicable: dict[LearnerState, Outcome] = {}
-    for eid in ids:
-        row = found.get(eid)
-        if row is None:
-            continue
-        if row.state in states:
-            fitting.append(row)
-        elif action.not_applicable is not None:
-            learner = LearnerColumns([row], learners.details)[0]
-            outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", action.not_applicable(learner))
-        else:
-            outcome = not_applicable.get(row.state)
+    outcomes: dict[int, Outcome] = {}
+    rows: Sequence[LearnerRow] = learners.rows
+    if request.enrollment_ids is not None:  # in the order named, the unknown ones left out
+        found = {row.enrollment_id: row for row in rows}
+        outcomes.update((eid, NOT_FOUND) for eid in ids if eid not in found)
+        rows = [found[eid] for eid in ids if eid in found]
+    fitting = [row for row in rows if row.state in states]
+    if len(fitting) < len(rows):
+        shared: dict[LearnerState, Outcome] = {}  # one outcome per state, not per learner
+        for row in rows:
+            if row.state in states:
+                continue
+            if action.not_applicable is not None:
+                learner = LearnerColumns([row], learners.details)[0]
+                message = action.not_applicable(learner)
+                outcomes[row.enrollment_id] = Outcome.skipped("NOT_APPLICABLE", message)
+                continue
+            outcome = shared.get(row.state)
             if outcome is None:
-                outcome = not_applicable[row.state] = Outcome.skipped(
+                outcome = shared[row.state] = Outcome.skipped(
                     "NOT_APPLICABLE", _not_applicable_in(action, row.state)
                 )
-            outcomes[eid] = outcome
+            outcomes[row.enrollment_id] = outcome
     return ids, outcomes, LearnerColumns(fitting, learners.details)
 
 

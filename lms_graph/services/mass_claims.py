@@ -110,11 +110,11 @@ async def read_learners(
         viewer_is_admin=viewer.is_admin,
     )
     kinds = {course.id: (course[1], CourseKind(course[2])) for course in courses}
-    states = _STATES
+    states, new = _STATES, tuple.__new__  # the NamedTuple's own __new__ is Python code
     return LearnerColumns(
         [
-            LearnerRow(eid, version, states[state], user, course, *kinds[course], attempt, number)
-            for eid, version, state, user, course, attempt, number in read
+            new(LearnerRow, (eid, version, states[state], user, course, *kinds[course], attempt, n))
+            for eid, version, state, user, course, attempt, n in read
         ],
         details,
     )
