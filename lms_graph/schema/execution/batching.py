@@ -24,7 +24,7 @@ from graphql.pyutils import Path, gather_with_cancel
 
 from lms_graph.schema.execution.compiled import Slow
 from lms_graph.schema.execution.completion import CompletingContext
-from lms_graph.schema.execution.plans import Entry, ObjectPlan, Pending
+from lms_graph.schema.execution.plans import Pending
 
 
 class _Rerun(Exception):
@@ -54,16 +54,6 @@ class BatchingContext(CompletingContext):
         if not self._batching or (not self._pending and not self.is_awaitable(result)):
             return result
         return self._settle(result, root_type, root_value, grouped_field_set)
-
-    def defer(
-        self,
-        arg: tuple[Entry, GraphQLObjectType, ObjectPlan | None],
-        source: Any,
-        path: Path | None,
-        results: dict[str, Any],
-    ) -> None:
-        """Called by compiled code for a batched field (``arg`` from ``PlanningContext._spec``)."""
-        self._pending.append(Pending(arg[0], arg[1], source, path, results, arg[2]))
 
     async def _settle(
         self,

@@ -161,6 +161,7 @@ class _Generator:
             "leaf_output": leaf_output,
             "NEVER_AWAITABLE": NEVER_AWAITABLE,
             "tuple_type": tuple,
+            "tuple_new": tuple.__new__,
             "list_type": list,
         }
         self.lines: list[str] = []
@@ -178,7 +179,14 @@ class _Generator:
                 continue
             if spec.kind == BATCH:
                 items.append(f"{key}: None")
-                batches.append(f"executor.defer(args[{index}], source, path, result)")
+                # args[index] is (Pending, entry, parent type, completer) (``plans.py``):
+                # the parent waits for its batch as a ``Pending``, built by
+                # ``tuple.__new__`` (a NamedTuple's own ``__new__`` is Python code).
+                batches += [
+                    f"b{index} = args[{index}]",
+                    f"executor._pending.append(tuple_new(b{index}[0], (b{index}[1], b{index}[2], "
+                    f"source, path, result, b{index}[3])))",
+                ]
                 continue
             reads.append(f"{value} = {self._read(spec, index)}")
             items.append(f"{key}: {value}")
@@ -273,10 +281,11 @@ class _Generator:
             # Menus share their tuples between learners (``services/menus.py``): a tuple
             # of frozen dataclasses completes to the same dicts each time.
             lines += [
+                # ``CompletingContext.memo_get``, inlined: once per learner.
                 f"    hit = None if type({value}) is not tuple_type else "
-                f"executor.memo_get({sub}, {value})",
-                "    if hit is not None:",
-                f"        {value} = hit",
+                f"executor._memo.get((id({value}), {sub}))",
+                f"    if hit is not None and hit[0] is {value}:",
+                f"        {value} = list(hit[1])",
                 "    else:",
                 *(f"        {line}" for line in loop),
                 f"        if type({value}) is tuple_type:",

@@ -8,8 +8,9 @@ the ``ResolveInfo`` built only when something reads it (``Completer``). A value 
 would be an error, or anything the plan does not know, goes through graphql-core's own
 ``execute_field`` or ``complete_value``, so answers and errors are the same.
 
-Compiled code calls back three methods of the context: ``awaitable``, ``memo_get`` and
-``memo_put`` (and ``defer``, in ``batching.py``).
+Compiled code calls back two methods of the context, ``awaitable`` and ``memo_put``,
+reads its ``_memo`` (``memo_get``'s dict) and appends batched fields to its
+``_pending`` list (``batching.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 
-from lms_graph.caches import MISSING
 from lms_graph.fields import RESOLVE
 from lms_graph.schema.execution.caches import NEVER_AWAITABLE, is_frozen, never_awaitable
 from lms_graph.schema.execution.compiled import Compiled, Slow, leaf_output
@@ -87,12 +87,12 @@ class CompletingContext(PlanningContext):
         their tuples between learners (``services/menus.py``)."""
         if type(items) is not tuple:
             return None
-        hit = self._lists.get(items, function)
-        return None if hit is MISSING else list(hit)
+        found = self._memo.get((id(items), function))
+        return None if found is None or found[0] is not items else list(found[1])
 
     def memo_put(self, function: Compiled, items: Any, completed: list[Any]) -> None:
         if type(items) is tuple and all(is_frozen(type(item)) for item in items):
-            self._lists.put(items, completed, function)
+            self._memo[id(items), function] = (items, completed)
 
     # --- the plan, field by field ---------------------------------------------------------
 

@@ -190,8 +190,10 @@ class PlanningContext(StrawberryGraphQLCoreExecutionContext):
         self._object_plans: IdentityCache[ObjectPlan | None] = IdentityCache()
         """Sub-selection plans by field details and object type name."""
         self._info_free: dict[str, bool] = {}
-        self._lists: IdentityCache[list[Any]] = IdentityCache()
-        """Completed tuples of frozen items, by tuple and selection function."""
+        self._memo: dict[tuple[int, Any], tuple[Any, list[Any]]] = {}
+        """Completed tuples of frozen items, by the tuple's ``id`` and the selection's
+        function: (the tuple, kept alive so that its ``id`` stays its own, the list).
+        A plain dict, which compiled code reads itself."""
 
     def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> ObjectPlan:
         cached = self._plans.get(fields)
@@ -258,6 +260,7 @@ class PlanningContext(StrawberryGraphQLCoreExecutionContext):
             if not self._batching:
                 return None
             return Spec(entry.name, BATCH), (
+                Pending,
                 entry,
                 parent_type,
                 self._batch_completer(parent_type, entry),
