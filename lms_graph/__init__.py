@@ -2,7 +2,8 @@
 
 The public surface for plugin authors, in three modules:
 
-- ``lms_graph`` (here): what a course type or plugin needs: ``hookimpl``, the value
+- ``lms_graph`` (here): what a course type or plugin needs: ``hookimpl`` (and what an
+  implementation declares: ``for_course_types``, ``ignores_facts``), the value
   types and records, errors, ``Tx``/``write``/``emit_event``, ``notify``,
   ``record_history``, IDs, ``Viewer``, ``LMS``, ``ActionContext``, download links,
   the table conventions (``NAMING_CONVENTION``, ``UTCDateTime``);
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from lms_graph.downloads import download_viewer
     from lms_graph.downloads import sign as sign_download
     from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound, StartupError
+    from lms_graph.hook_scope import for_course_types, ignores_facts
     from lms_graph.hookspecs import hookimpl
     from lms_graph.ids import decode_id, to_global_id
     from lms_graph.metrics import register_collector
@@ -105,8 +107,10 @@ __all__ = [
     "decode_id",
     "download_viewer",
     "emit_event",
+    "for_course_types",
     "hookimpl",
     "ids_param",
+    "ignores_facts",
     "notify",
     "record_history",
     "refresh_learners",
@@ -127,6 +131,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LMSError": ("lms_graph.errors", "LMSError"),
     "NotFound": ("lms_graph.errors", "NotFound"),
     "StartupError": ("lms_graph.errors", "StartupError"),
+    "for_course_types": ("lms_graph.hook_scope", "for_course_types"),
+    "ignores_facts": ("lms_graph.hook_scope", "ignores_facts"),
     "hookimpl": ("lms_graph.hookspecs", "hookimpl"),
     "decode_id": ("lms_graph.ids", "decode_id"),
     "to_global_id": ("lms_graph.ids", "to_global_id"),

@@ -14,6 +14,7 @@ from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lms_graph import models as m
+from lms_graph.hook_scope import ignores_facts
 from lms_graph.hookspecs import hookimpl
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.actions import ActionContext
@@ -138,6 +139,7 @@ def _with_members(
 
 
 @hookimpl
+@ignores_facts
 async def lms_action_reach(
     db: Any, actions: Sequence[str], learners: Sequence[MenuLearner]
 ) -> Mapping[str, Mapping[int, Iterable[int]]] | None:
@@ -213,6 +215,7 @@ async def _refresh_curricula(ctx: ActionContext, learners: Sequence[LearnerLike]
         await refresh_statuses(ctx.tx, curricula)
 
 
+@ignores_facts
 async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     due = ctx.params.get("dueDate")
     ids = [learner.enrollment_id for learner in rows_of(learners)]
@@ -228,6 +231,7 @@ async def _update_due_date(ctx: ActionContext, learners: Sequence[MenuLearner]) 
     await ctx.db.execute(update(m.Enrollment).where(ids_in(m.Enrollment.id, ids)).values(**values))
 
 
+@ignores_facts
 async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     members = await _members(ctx, learners, CASCADES["reset_progress"])
     everyone = _with_members(learners, members)
@@ -278,6 +282,7 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     await _refresh_curricula(ctx, everyone)
 
 
+@ignores_facts
 async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     members = await _members(ctx, learners, CASCADES["mark_complete"])
     everyone = _with_members(learners, members)
@@ -322,6 +327,7 @@ async def _reopen_last_chapters(ctx: ActionContext, attempt_ids: Sequence[int]) 
         )
 
 
+@ignores_facts
 async def _mark_incomplete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     rows = rows_of(learners)
     attempt_ids = [learner.attempt_id for learner in rows]
@@ -372,6 +378,7 @@ async def _remove_instructor(ctx: ActionContext, learners: Sequence[MenuLearner]
     )
 
 
+@ignores_facts
 async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     rows = rows_of(learners)
     await _emit(ctx, "lms_on_unassigned", rows)
@@ -385,6 +392,7 @@ async def _unassign(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None
     )
 
 
+@ignores_facts
 async def _remove(ctx: ActionContext, learners: Sequence[MenuLearner]) -> Mapping[int, Outcome]:
     rows = rows_of(learners)
     await _emit(ctx, "lms_on_removed", rows)

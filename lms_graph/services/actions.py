@@ -10,11 +10,14 @@ they were read are STALE); run the action on what was claimed, set-based; write
 one history line per OK learner. ``dryRun`` does all of it and rolls back.
 
 Which learners an action applies to is decided one of two ways. An action whose rule
-is plain states (``applies_in_states``), when no plugin must see each learner
-(``mass_claims.decided_in_sql``), reads its targets as rows in one statement and
-decides on their state: no ``MenuLearner`` is built unless someone looks at one
-(``learner_columns``). Any other reads each learner as a ``MenuLearner`` with every
-plugin's facts and asks the action's ``applies``. The rest of the run is the same.
+is plain states (``applies_in_states``), unless a plugin concerned with the learners'
+course types may read their facts (``mass_claims.decided_in_sql``), reads its targets
+as rows in one statement and decides on their state: no ``MenuLearner`` is built unless
+someone looks at one (``learner_columns``). Any other reads each learner as a
+``MenuLearner`` with every plugin's facts and asks the action's ``applies``. The rest
+of the run is the same; on either path, an implementation of ``lms_withhold_actions``,
+``lms_veto_action`` or ``lms_perform_action`` declared for other course types
+(``hook_scope.for_course_types``) is not called.
 """
 
 from __future__ import annotations
@@ -43,7 +46,13 @@ from lms_graph.services.learner_columns import (
     rows_of,
     without,
 )
-from lms_graph.services.mass_claims import by_ids, by_query, decided_in_sql, read_learners
+from lms_graph.services.mass_claims import (
+    by_ids,
+    by_query,
+    concerned,
+    decided_in_sql,
+    read_learners,
+)
 from lms_graph.services.menus import load_learners
 from lms_graph.services.reach import beyond_rights, forbidden, reach
 from lms_graph.services.tx import Tx, write
@@ -327,22 +336,26 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
     return result
 
 
-Decided = tuple[list[int], dict[int, Outcome], Sequence[MenuLearner]]
-"""The targets in order, the outcomes known so far, the learners the action applies to."""
+Decided = tuple[list[int], dict[int, Outcome], Sequence[MenuLearner], frozenset[str]]
+"""The targets in order, the outcomes known so far, the learners the action applies to,
+their course types."""
 
 
 async def _run(
     tx: Tx, action: ActionDefinition, request: ActionRequest, params: dict[str, Any]
 ) -> RunResult:
+    decided: Decided | list[int] | None = None
     if decided_in_sql(tx.lms, action):
-        ids, outcomes, fitting = await _decide_by_state(tx, action, request)
-    else:
-        ids, outcomes, fitting = await _decide_per_learner(tx, action, request)
-    held = await withheld(tx.lms, tx.db, [action.key], fitting)
-    for eid, by_key in held.items():
-        outcomes[eid] = by_key[action.key]
-    fitting = without(fitting, held)
-    if fitting and tx.lms.implements("lms_veto_action"):
+        decided = await _decide_by_state(tx, action, request)
+    if not isinstance(decided, tuple):
+        decided = await _decide_per_learner(tx, action, request, decided)
+    ids, outcomes, fitting, course_types = decided
+    if concerned(tx.lms, "lms_withhold_actions", course_types):
+        held = await withheld(tx.lms, tx.db, [action.key], fitting)
+        for eid, by_key in held.items():
+            outcomes[eid] = by_key[action.key]
+        fitting = without(fitting, held)
+    if fitting and concerned(tx.lms, "lms_veto_action", course_types):
         for _plugin, vetoes in await tx.lms.call_hook(
             "lms_veto_action",
             db=tx.db,
@@ -372,7 +385,7 @@ async def _run(
     if runnable:
         assert action.run is not None
         context = ActionContext(tx=tx, action=action, params=params, note=request.note)
-        handled = await _performed_by_plugins(context, runnable)
+        handled = await _performed_by_plugins(context, runnable, course_types)
         outcomes.update(handled)
         rest = without(runnable, handled)
         if rest:
@@ -395,10 +408,13 @@ async def _run(
     )
 
 
-async def _decide_per_learner(tx: Tx, action: ActionDefinition, request: ActionRequest) -> Decided:
+async def _decide_per_learner(
+    tx: Tx, action: ActionDefinition, request: ActionRequest, ids: list[int] | None = None
+) -> Decided:
     """Each learner loaded as a ``MenuLearner`` with every plugin's facts, then the
-    action's own rule."""
-    ids = await _target_ids(tx, request)
+    action's own rule. ``ids``: the targets, when already found."""
+    if ids is None:
+        ids = await _target_ids(tx, request)
     learners = await load_learners(tx.lms, tx.db, tx.viewer, ids)
     for course_id in sorted({learner.course_id for learner in learners.values()}):
         _require_manager(tx, course_id)
@@ -412,12 +428,16 @@ async def _decide_per_learner(tx: Tx, action: ActionDefinition, request: ActionR
             fitting.append(learner)
         else:
             outcomes[eid] = Outcome.skipped("NOT_APPLICABLE", _not_applicable(action, learner))
-    return ids, outcomes, fitting
+    course_types = frozenset(learner.course_type for learner in learners.values())
+    return ids, outcomes, fitting, course_types
 
 
-async def _decide_by_state(tx: Tx, action: ActionDefinition, request: ActionRequest) -> Decided:
+async def _decide_by_state(
+    tx: Tx, action: ActionDefinition, request: ActionRequest
+) -> Decided | list[int]:
     """The targets read as rows in one statement, the action's states decided on them
-    (``applies_in_states``): no ``MenuLearner`` built (``services.mass_claims``)."""
+    (``applies_in_states``): no ``MenuLearner`` built (``services.mass_claims``). Only
+    the target IDs when the learners' course types call for their facts after all."""
     states = action.applies_in_states
     assert states is not None
     limit = tx.lms.settings.max_action_targets
@@ -430,6 +450,9 @@ async def _decide_by_state(tx: Tx, action: ActionDefinition, request: ActionRequ
         learners = await read_learners(tx.db, tx.viewer, by_ids(_checked(ids, limit)))
     for course_id in sorted({row.course_id for row in learners.rows}):
         _require_manager(tx, course_id)
+    course_types = frozenset(row.course_type for row in learners.rows)
+    if not decided_in_sql(tx.lms, action, course_types):
+        return ids
     outcomes: dict[int, Outcome] = {}
     rows: Sequence[LearnerRow] = learners.rows
     if request.enrollment_ids is not None:  # in the order named, the unknown ones left out
@@ -453,7 +476,7 @@ async def _decide_by_state(tx: Tx, action: ActionDefinition, request: ActionRequ
                     "NOT_APPLICABLE", _not_applicable_in(action, row.state)
                 )
             outcomes[row.enrollment_id] = outcome
-    return ids, outcomes, LearnerColumns(fitting, learners.details)
+    return ids, outcomes, LearnerColumns(fitting, learners.details), course_types
 
 
 def _not_applicable(action: ActionDefinition, learner: MenuLearner) -> str:
@@ -468,12 +491,12 @@ def _not_applicable_in(action: ActionDefinition, state: LearnerState) -> str:
 
 
 async def _performed_by_plugins(
-    context: ActionContext, learners: Sequence[MenuLearner]
+    context: ActionContext, learners: Sequence[MenuLearner], course_types: frozenset[str]
 ) -> dict[int, Outcome]:
     """What course-type plugins did of the action themselves (``lms_perform_action``):
     the learners they answered for, first answer first."""
     handled: dict[int, Outcome] = {}
-    if not context.lms.implements("lms_perform_action"):
+    if not concerned(context.lms, "lms_perform_action", course_types):
         return handled
     ours = {learner.enrollment_id for learner in learners}
     for _plugin, answer in await context.lms.call_hook(

@@ -2,21 +2,36 @@
 targets read as rows in one statement, applicability decided on their state, no
 ``MenuLearner`` built unless someone looks at one (``learner_columns``).
 
-Taken only when no plugin must see each learner before the claim or in the run with
-its facts: a course type's ``lms_withhold_actions``, a ``lms_veto_action``, a
-``lms_perform_action`` or a ``lms_learner_facts`` hands the run to the per-learner
-path (``services.actions``), which asks each of them as always.
+What differs from the per-learner path (``services.actions``) is only what the learners
+carry: the rule is the same (``applies_in_states`` is exactly ``applies``), and a
+``MenuLearner`` built from a row holds every column the per-learner path reads, but no
+``facts`` (``lms_learner_facts`` is not asked). So the fast path is exact unless facts
+could change what someone does with the run's learners:
+
+- facts exist for the run's learners only if an implementation of ``lms_learner_facts``
+  concerns their course types (``hook_scope.for_course_types``; undeclared: every type);
+- they are read only by what is handed the run's learners: the action's own ``run``
+  and ``not_applicable``, and the implementations of ``HOOKS_SEEING_LEARNERS`` that
+  concern those course types (the others answer nothing about them: the run does not
+  call them); menus and plugin actions' ``applies`` also read facts, but a run of a
+  plain-state action asks neither.
+
+A run is decided on rows unless both hold: a facts implementation concerns its course
+types and one of those readers may read facts (it did not declare
+``hook_scope.ignores_facts``). The course types are known once the rows are read: a
+run whose types call for facts goes on per learner with the IDs found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, String, exists, select, type_coerce
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
+from lms_graph.hook_scope import concerns, reads_facts
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.learner_columns import CourseDetails, LearnerColumns, LearnerRow
 from lms_graph.sql import ids_in
@@ -28,10 +43,10 @@ if TYPE_CHECKING:
 HOOKS_SEEING_LEARNERS = (
     "lms_withhold_actions",
     "lms_veto_action",
+    "lms_action_reach",
     "lms_perform_action",
-    "lms_learner_facts",
 )
-"""Hooks that must see each learner (with its facts) before the claim or in the run."""
+"""Hooks handed the run's learners (as ``MenuLearner``s) before the claim or in the run."""
 
 COLUMNS = (
     m.Enrollment.id,
@@ -49,11 +64,31 @@ and kind come with its details, read once per course."""
 _STATES = {state.value: state for state in LearnerState}
 
 
-def decided_in_sql(lms: LMS, action: ActionDefinition) -> bool:
-    """Whether a run of ``action`` may decide on states read as rows."""
-    return action.applies_in_states is not None and not any(
-        lms.implements(hook) for hook in HOOKS_SEEING_LEARNERS
-    )
+def _implementations(lms: LMS, hook: str) -> list[Callable[..., Any]]:
+    return [impl.function for impl in getattr(lms.pm.hook, hook).get_hookimpls()]
+
+
+def concerned(lms: LMS, hook: str, course_types: Collection[str]) -> bool:
+    """Whether an implementation of ``hook`` concerns learners of ``course_types``."""
+    return any(concerns(function, course_types) for function in _implementations(lms, hook))
+
+
+def decided_in_sql(lms: LMS, action: ActionDefinition, course_types: Collection[str] = ()) -> bool:
+    """Whether a run of ``action`` over learners of ``course_types`` may decide on states
+    read as rows (see the module's docstring). With no course type, only what concerns
+    every type is asked: if that already calls for facts, every run does."""
+    if action.applies_in_states is None:
+        return False
+    if not concerned(lms, "lms_learner_facts", course_types):
+        return True
+    readers = [
+        function
+        for hook in HOOKS_SEEING_LEARNERS
+        for function in _implementations(lms, hook)
+        if concerns(function, course_types)
+    ]
+    readers += [function for function in (action.run, action.not_applicable) if function]
+    return not any(reads_facts(function) for function in readers)
 
 
 def by_ids(ids: Sequence[int]) -> Select[*tuple[Any, ...]]:

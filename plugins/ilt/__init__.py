@@ -44,8 +44,10 @@ from lms_graph import (
     Outcome,
     SQLExecutor,
     Tx,
+    for_course_types,
     hookimpl,
     ids_param,
+    ignores_facts,
     refresh_learners,
 )
 from lms_graph_plugins.ilt import actions, demo
@@ -110,6 +112,7 @@ async def lms_learner_status(
 
 
 @hookimpl
+@for_course_types(KEY)
 async def lms_learner_facts(
     db: SQLExecutor, learners: Sequence[LearnerRef]
 ) -> Mapping[int, Mapping[str, Any]] | None:
@@ -134,6 +137,7 @@ def lms_register_action_params(course_type: str) -> Mapping[str, Sequence[Action
 
 
 @hookimpl
+@ignores_facts  # every course type: it refuses session params outside ILT courses
 def lms_veto_action(
     action: str, learners: Sequence[MenuLearner], params: Mapping[str, Any]
 ) -> Mapping[int, Outcome] | None:
@@ -141,6 +145,8 @@ def lms_veto_action(
 
 
 @hookimpl
+@for_course_types(KEY)
+@ignores_facts
 async def lms_perform_action(
     ctx: ActionContext, learners: Sequence[MenuLearner]
 ) -> Mapping[int, Outcome] | None:

@@ -41,7 +41,9 @@ from lms_graph import (
     Outcome,
     SQLExecutor,
     Tx,
+    for_course_types,
     hookimpl,
+    ignores_facts,
 )
 from lms_graph_plugins.scorm_xapi.demo import seed
 from lms_graph_plugins.scorm_xapi.graphql import extension
@@ -125,6 +127,8 @@ def lms_mass_actions(course: CourseRecord) -> Sequence[str] | None:
 
 
 @hookimpl
+@for_course_types(*COURSE_TYPES)
+@ignores_facts
 async def lms_perform_action(
     ctx: ActionContext, learners: Sequence[MenuLearner]
 ) -> Mapping[int, Outcome] | None:

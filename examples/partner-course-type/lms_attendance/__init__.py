@@ -50,6 +50,7 @@ from lms_graph import (
     Outcome,
     SQLExecutor,
     decode_id,
+    for_course_types,
     hookimpl,
     refresh_learners,
 )
@@ -204,6 +205,7 @@ PROOF_PENDING = Outcome.skipped(
 
 
 @hookimpl
+@for_course_types(KEY)
 def lms_withhold_actions(
     course_type: str, actions: Sequence[str], learners: Sequence[MenuLearner]
 ) -> Mapping[int, Mapping[str, Outcome]] | None:
