@@ -6,7 +6,10 @@ The garbage collector is tuned as in a serving process (``lms_graph.app.tune_gc`
 with Python's defaults a full collection walking every object of the process lands
 in the middle of a 10,000-learner run, which no worker of ``lms-graph serve`` pays.
 
-    python -m bench [--learners N] [--postgres URL]
+    python -m bench [--learners N] [--postgres URL] [--plugins all|NAME,...]
+
+``--plugins`` picks the plugins served (default ``self_paced`` alone; ``all``: every
+installed one, as a default deployment runs).
 """
 
 from __future__ import annotations
@@ -209,11 +212,11 @@ async def _floor(lms: LMS, course_id: int, admin_id: int, action: str) -> None:
 
 
 async def _one_backend(
-    name: str, url: str, learners: int, rounds: int
+    name: str, url: str, learners: int, rounds: int, plugins: tuple[str, ...] | None
 ) -> list[tuple[str, str, float, int]]:
     """Per round: our mark_complete and reset_progress, then the hand-written ones;
     each leaves the learners where the next one expects them. Medians of the rounds."""
-    lms = LMS(Settings(database_url=url, secret_key="bench", plugins=("self_paced",)))
+    lms = LMS(Settings(database_url=url, secret_key="bench", plugins=plugins))
     timings: dict[str, list[float]] = {}
     statements: dict[str, int] = {}
     try:
@@ -287,20 +290,27 @@ async def main(argv: list[str]) -> None:
     parser.add_argument(
         "--postgres", default=os.environ.get("LMS_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     )
+    parser.add_argument(
+        "--plugins",
+        default="self_paced",
+        help="plugins to serve, comma-separated, or 'all' (every installed one)",
+    )
     args = parser.parse_args(argv)
+    plugins = None if args.plugins == "all" else tuple(args.plugins.split(","))
     results: list[tuple[str, str, float, int]] = []
     with tempfile.TemporaryDirectory() as folder:
         sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        results += await _one_backend("sqlite", sqlite_url, args.learners, args.rounds)
+        results += await _one_backend("sqlite", sqlite_url, args.learners, args.rounds, plugins)
     database = await _postgres_database(args.postgres)
     if database is not None:
         url, drop = database
         try:
-            results += await _one_backend("postgresql", url, args.learners, args.rounds)
+            results += await _one_backend("postgresql", url, args.learners, args.rounds, plugins)
         finally:
             await drop()
     print(
-        f"\nMass actions on {args.learners} learners of one course (median of {args.rounds} rounds)"
+        f"\nMass actions on {args.learners} learners of one course (median of {args.rounds} rounds;"
+        f" plugins: {args.plugins})"
     )
     print(f"{'backend':<11} {'run':<38} {'seconds':>8} {'statements':>10} {'x floor':>8}")
     floors = {(b, r.split(" (")[0]): s for b, r, s, _ in results if "hand-written" in r}
