@@ -237,7 +237,7 @@ class _Generator:
     def _object(self, spec: Spec, index: int) -> None:
         value = f"v{index}"
         sub, uses_path = self._sub(spec, index)
-        path = f"Path(path, {spec.name!r}, {spec.typename!r})" if uses_path else "None"
+        path = f"tuple_new(Path, (path, {spec.name!r}, {spec.typename!r}))" if uses_path else "None"
         lines = [
             f"if {value} is None:",
             "    pass" if spec.nullable else "    raise Slow",
@@ -254,7 +254,8 @@ class _Generator:
     def _list(self, spec: Spec, index: int) -> None:
         value = f"v{index}"
         sub, uses_path = self._sub(spec, index)
-        item_path = "Path(items_path, position, None)" if uses_path else "None"
+        # Paths (a NamedTuple, whose ``__new__`` is Python code) built by ``tuple.__new__``.
+        item_path = "tuple_new(Path, (items_path, position, None))" if uses_path else "None"
         item = [
             "if item is None:",
             "    completed.append(None)" if spec.item_nullable else "    raise Slow",
@@ -266,7 +267,11 @@ class _Generator:
         loop = [
             "completed = []",
             f"item_args = args[{index}]",
-            *([f"items_path = Path(path, {spec.name!r}, {spec.typename!r})"] if uses_path else []),
+            *(
+                [f"items_path = tuple_new(Path, (path, {spec.name!r}, {spec.typename!r}))"]
+                if uses_path
+                else []
+            ),
             f"for position, item in enumerate({value}):",
             *(f"    {line}" for line in item),
         ]
