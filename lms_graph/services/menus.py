@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
@@ -11,11 +11,11 @@ from sqlalchemy import exists, select
 from lms_graph import models as m
 from lms_graph.auth import Viewer
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
+from lms_graph.services.menu_memo import Menu, MenuMemo
 from lms_graph.services.reach import beyond_rights, reach
 from lms_graph.services.withhold import withheld
 from lms_graph.sql import ids_in
 from lms_graph.values import (
-    ActionDefinition,
     ChapterKind,
     CourseKind,
     LearnerRef,
@@ -123,14 +123,6 @@ async def learners_of(
     }
 
 
-def menu(actions: Iterable[ActionDefinition], learner: MenuLearner) -> list[ActionDefinition]:
-    """The learner's menu in display order."""
-    return [action for action in actions if action.in_menu and action.applies(learner)]
-
-
-Menu = tuple[ActionDefinition, ...]
-
-
 def _shared(menus: dict[int, Menu]) -> dict[int, Menu]:
     """Learners with the same menu share one tuple, which lets the executor complete each
     distinct menu once per request (``FastExecutionContext._list``)."""
@@ -147,17 +139,24 @@ def _shared(menus: dict[int, Menu]) -> dict[int, Menu]:
 
 def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> dict[int, Menu]:
     """Menus of many learners for this viewer by the actions' own rules; none for learners
-    they do not manage."""
-    return _shared(
-        {
-            enrollment_id: (
-                tuple(menu(lms.menu_actions(learner.course_type), learner))
-                if viewer.manages(learner.course_id)
-                else ()
-            )
-            for enrollment_id, learner in learners.items()
-        }
-    )
+    they do not manage. Learners alike in all the rules read share one menu, worked out
+    once (``menu_memo``)."""
+    memos: dict[str, MenuMemo] = {}
+    manages: dict[int, bool] = {}
+    found: dict[int, Menu] = {}
+    for enrollment_id, learner in learners.items():
+        course_id = learner.course_id
+        managed = manages.get(course_id)
+        if managed is None:
+            managed = manages[course_id] = viewer.manages(course_id)
+        if not managed:
+            found[enrollment_id] = ()
+            continue
+        memo = memos.get(learner.course_type)
+        if memo is None:
+            memo = memos[learner.course_type] = MenuMemo(lms.menu_actions(learner.course_type))
+        found[enrollment_id] = memo.menu(learner)
+    return _shared(found)
 
 
 async def menus_for(

@@ -1,0 +1,202 @@
+"""Menus worked out once per distinct learner (``services.menu_memo``): learners alike in
+everything the rules read share one menu, and a learner differing in anything a rule
+reads (a fact, a field) gets their own, exactly as the rules decide one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete
+
+from bench.queries import LMS_QUERY_ACTIONS
+from lms_graph.core import LMS
+from lms_graph.services.menu_memo import MenuMemo
+from lms_graph.values import ActionDefinition, ActionKind, CourseKind, LearnerState, MenuLearner
+from lms_graph_plugins.certificates.tables import certificates
+from tests.helpers import GraphQLClient, World, gid
+
+S = LearnerState
+Rule = Callable[[MenuLearner], bool]
+
+
+def _learner(eid: int, state: LearnerState, **changes: Any) -> MenuLearner:
+    values: dict[str, Any] = {
+        "enrollment_id": eid,
+        "user_id": 1000 + eid,
+        "course_id": 1,
+        "course_type": "self_paced",
+        "course_kind": CourseKind.COURSE,
+        "state": state,
+        "has_quiz": False,
+        "attempt_number": 1,
+        "attempt_id": 2000 + eid,
+        "version": 1,
+        "viewer_is_admin": True,
+        "facts": {},
+    }
+    values.update(changes)
+    return MenuLearner(**values)
+
+
+class Counted:
+    """A rule that counts its calls."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.calls = 0
+
+    def __call__(self, learner: MenuLearner) -> bool:
+        self.calls += 1
+        return self.rule(learner)
+
+
+def _action(key: str, rule: Rule, position: int = 0) -> ActionDefinition:
+    return ActionDefinition(
+        key=key, label=key, kind=ActionKind.VIEW, position=position, applies=rule
+    )
+
+
+def _direct(actions: list[ActionDefinition], learner: MenuLearner) -> list[str]:
+    return [action.key for action in actions if action.applies(learner)]
+
+
+def test_learners_in_the_same_state_share_one_menu_worked_out_once() -> None:
+    open_rule = Counted(lambda learner: learner.state is not S.COMPLETED)
+    done_rule = Counted(lambda learner: learner.state is S.COMPLETED)
+    memo = MenuMemo([_action("open", open_rule), _action("done", done_rule)])
+    states = [S.NOT_STARTED, S.COMPLETED] * 50
+    found = [memo.menu(_learner(eid, state)) for eid, state in enumerate(states)]
+    assert (open_rule.calls, done_rule.calls) == (2, 2)  # one learner per state
+    assert [[action.key for action in menu] for menu in found[:2]] == [["open"], ["done"]]
+    assert all(menu is found[0] for menu in found[0::2])
+    assert all(menu is found[1] for menu in found[1::2])
+
+
+def test_a_rule_reading_a_fact_gets_each_learners_own_value() -> None:
+    rule = Counted(lambda learner: learner.state is S.COMPLETED and not learner.facts.get("cert"))
+    memo = MenuMemo([_action("generate", rule)])
+    learners = [
+        _learner(1, S.COMPLETED, facts={"cert": True}),
+        _learner(2, S.COMPLETED, facts={}),
+        _learner(3, S.COMPLETED, facts={"cert": True, "other": 1}),
+        _learner(4, S.COMPLETED, facts={"cert": False}),
+        _learner(5, S.NOT_STARTED, facts={"cert": False}),
+        _learner(6, S.NOT_STARTED, facts={}),
+    ]
+    assert [bool(memo.menu(learner)) for learner in learners] == [
+        False,
+        True,
+        False,  # another fact, never read, does not count
+        True,
+        False,
+        False,  # not completed: the fact is never read, so learners 5 and 6 are alike
+    ]
+    assert rule.calls == 4
+
+
+def test_a_rule_reading_a_learners_own_field_decides_per_learner() -> None:
+    rule = Counted(lambda learner: learner.enrollment_id % 3 == 0)
+    memo = MenuMemo([_action("third", rule)])
+    found = [bool(memo.menu(_learner(eid, S.STARTED))) for eid in range(12)]
+    assert found == [eid % 3 == 0 for eid in range(12)]
+    assert rule.calls == 12
+
+
+def test_facts_used_as_a_whole_or_unhashable_keep_menus_exact() -> None:
+    by_size = _action("many", lambda learner: len(learner.facts) > 1)
+    listed = _action("listed", lambda learner: 2 in learner.facts.get("list", []))
+    exactly_true = _action("true", lambda learner: learner.facts.get("flag") is True)
+    actions = [by_size, listed, exactly_true]
+    memo = MenuMemo(actions)
+    learners = [
+        _learner(1, S.STARTED, facts={"list": [1, 2], "flag": 1}),
+        _learner(2, S.STARTED, facts={"list": [1], "flag": True}),
+        _learner(3, S.STARTED, facts={"flag": True}),
+        _learner(4, S.STARTED, facts={"list": [2], "flag": 1}),
+        _learner(5, S.STARTED, facts={"flag": 1}),
+    ]
+    for learner in learners + learners:
+        assert [action.key for action in memo.menu(learner)] == _direct(actions, learner)
+
+
+def test_menus_match_the_rules_one_by_one_over_many_learners() -> None:
+    """Rules that branch on what they read, over every mix of what they read."""
+    actions = [
+        _action("quiz", lambda learner: learner.has_quiz and learner.state is not S.COMPLETED),
+        _action(
+            "cert", lambda learner: learner.state is S.COMPLETED and bool(learner.facts.get("c"))
+        ),
+        _action("second", lambda learner: learner.attempt_number > 1 or learner.is_instructor),
+        _action("curriculum", lambda learner: learner.course_kind is CourseKind.CURRICULUM),
+        _action("kept", lambda learner: "k" in learner.facts and learner.has_chapters),
+        _action("every", lambda learner: True),
+    ]
+    rng = random.Random(7)
+    learners = [
+        _learner(
+            eid,
+            rng.choice(list(S)),
+            has_quiz=rng.random() < 0.5,
+            attempt_number=rng.choice([1, 1, 2]),
+            is_instructor=rng.random() < 0.2,
+            course_kind=rng.choice(list(CourseKind)),
+            has_chapters=rng.random() < 0.8,
+            facts=rng.choice([{}, {"c": 1}, {"c": 0}, {"k": None}, {"c": True, "k": 2}]),
+        )
+        for eid in range(400)
+    ]
+    memo = MenuMemo(actions)
+    for learner in learners:
+        assert [action.key for action in memo.menu(learner)] == _direct(actions, learner)
+
+
+def test_actions_out_of_the_menu_are_left_out() -> None:
+    hidden = ActionDefinition(
+        key="hidden",
+        label="hidden",
+        kind=ActionKind.MUTATION,
+        position=0,
+        applies=lambda learner: True,
+        in_menu=False,
+    )
+    memo = MenuMemo([hidden, _action("shown", lambda learner: True)])
+    assert [action.key for action in memo.menu(_learner(1, S.STARTED))] == ["shown"]
+
+
+RUN = """
+mutation ($ids: [ID!]!) {
+  runAction(input: {action: "mark_complete", enrollmentIds: $ids}) { succeeded }
+}
+"""
+
+
+async def test_a_page_of_completed_learners_gets_each_ones_certificate_item(
+    lms: LMS, world: World, gql: GraphQLClient
+) -> None:
+    """Learners in one state share a menu, except where the certificates plugin's fact
+    (read by its rules) sets one apart."""
+    admin = await world.admin()
+    course = await world.course("Memo course")
+    people = [await world.user(f"Learner {i:02d}") for i in range(6)]
+    ids = await world.assign(course, people, admin, due=dt.date(2030, 1, 1))
+    done = await gql.data(RUN, {"ids": [gid("Enrollment", eid) for eid in ids]}, admin.token)
+    assert done["runAction"]["succeeded"] == len(ids)
+    without = {ids[1], ids[4]}
+    async with lms.db.transaction() as conn:
+        await conn.execute(delete(certificates).where(certificates.c.enrollment_id.in_(without)))
+    data = await gql.data(
+        LMS_QUERY_ACTIONS, {"course": gid("Course", course.id), "first": 100}, admin.token
+    )
+    menus = {
+        edge["node"]["id"]: [action["key"] for action in edge["node"]["availableActions"]]
+        for edge in data["course"]["learners"]["edges"]
+    }
+    for eid in ids:
+        keys = menus[gid("Enrollment", eid)]
+        assert ("generate_certificate" in keys) == (eid in without), keys
+        assert ("remove_certificate" in keys) == (eid not in without), keys
+    alike = {tuple(keys) for keys in menus.values()}
+    assert len(alike) == 2
