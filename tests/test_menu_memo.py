@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import pytest
 from sqlalchemy import delete
 
 from bench.queries import LMS_QUERY_ACTIONS
+from lms_graph import Outcome, for_course_types, hookimpl
 from lms_graph.core import LMS
+from lms_graph.services import menus
 from lms_graph.services.menu_memo import MenuMemo
 from lms_graph.values import ActionDefinition, ActionKind, CourseKind, LearnerState, MenuLearner
 from lms_graph_plugins.certificates.tables import certificates
+from tests.conftest import make_settings
 from tests.helpers import GraphQLClient, World, gid
+from tests.test_mass_claims import viewer_of
 
 S = LearnerState
 Rule = Callable[[MenuLearner], bool]
@@ -200,3 +205,54 @@ async def test_a_page_of_completed_learners_gets_each_ones_certificate_item(
         assert ("remove_certificate" in keys) == (eid not in without), keys
     alike = {tuple(keys) for keys in menus.values()}
     assert len(alike) == 2
+
+
+HELD = Outcome.skipped("HELD", "Held.")
+
+
+class Withhold:
+    """Withholds View History from every learner it is handed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @hookimpl
+    def lms_withhold_actions(
+        self, course_type: str, learners: Sequence[MenuLearner]
+    ) -> Mapping[int, Mapping[str, Outcome]]:
+        self.seen.append(course_type)
+        return {learner.enrollment_id: {"view_history": HELD} for learner in learners}
+
+
+class IltWithhold(Withhold):
+    """The same, declared for ILT learners only."""
+
+    @hookimpl
+    @for_course_types("ilt")
+    def lms_withhold_actions(
+        self, course_type: str, learners: Sequence[MenuLearner]
+    ) -> Mapping[int, Mapping[str, Outcome]]:
+        return super().lms_withhold_actions(course_type, learners)
+
+
+@pytest.mark.parametrize(("withhold", "asked"), [(Withhold, True), (IltWithhold, False)])
+async def test_withholding_is_asked_only_for_the_course_types_it_concerns(
+    withhold: type[Withhold], asked: bool, world: World, database_url: str
+) -> None:
+    plugin = withhold()
+    service = LMS(make_settings(database_url, plugins=("self_paced",)), plugins=[plugin])
+    try:
+        admin = await world.admin()
+        course = await world.course()
+        people = [await world.user(f"Learner {i}") for i in range(3)]
+        ids = await world.assign(course, people, admin)
+        viewer = await viewer_of(service, admin)
+        async with service.db.reader() as conn:
+            found = await menus.menus(service, conn, viewer, ids)
+        assert plugin.seen == (["self_paced"] if asked else [])
+        for eid in ids:
+            keys = [action.key for action in found[eid]]
+            assert ("view_history" in keys) is not asked
+            assert "remove" in keys
+    finally:
+        await service.close()

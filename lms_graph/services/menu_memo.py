@@ -129,11 +129,20 @@ class MenuMemo:
     """The menus of one course type's actions for the learners of one request (the
     facts keyed by identity live as long as the learners handed in)."""
 
-    __slots__ = ("actions", "known")
+    __slots__ = ("actions", "interned", "known")
 
-    def __init__(self, actions: Sequence[ActionDefinition]) -> None:
+    def __init__(
+        self,
+        actions: Sequence[ActionDefinition],
+        interned: dict[tuple[int, ...], Menu] | None = None,
+    ) -> None:
         self.actions = [action for action in actions if action.in_menu]
         self.known: dict[Reads, tuple[Key, dict[Hashable, Menu]]] = {}
+        self.interned: dict[tuple[int, ...], Menu] = {} if interned is None else interned
+        """Each distinct menu once (by its actions' ids: they live as long as the LMS),
+        so that learners with the same menu share one tuple, which the executor
+        completes once per request (``FastExecutionContext._list``); memos of one
+        request may share it."""
 
     def menu(self, learner: MenuLearner) -> Menu:
         """The learner's menu in display order, from a learner seen alike if any."""
@@ -156,5 +165,6 @@ class MenuMemo:
         seen = _Reads()
         probe = _probe(learner, seen)
         found = tuple(action for action in self.actions if action.applies(probe))
+        found = self.interned.setdefault(tuple(map(id, found)), found)
         names = tuple(sorted(name for name in seen.fields if name != "facts"))
         return (names, tuple(sorted(seen.facts)), seen.whole_facts), found

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer
+from lms_graph.hook_scope import concerns
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
 from lms_graph.services.menu_memo import Menu, MenuMemo
 from lms_graph.services.reach import beyond_rights, reach
@@ -142,6 +143,7 @@ def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> d
     they do not manage. Learners alike in all the rules read share one menu, worked out
     once (``menu_memo``)."""
     memos: dict[str, MenuMemo] = {}
+    interned: dict[tuple[int, ...], Menu] = {}
     manages: dict[int, bool] = {}
     found: dict[int, Menu] = {}
     for enrollment_id, learner in learners.items():
@@ -154,9 +156,30 @@ def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> d
             continue
         memo = memos.get(learner.course_type)
         if memo is None:
-            memo = memos[learner.course_type] = MenuMemo(lms.menu_actions(learner.course_type))
+            actions = lms.menu_actions(learner.course_type)
+            memo = memos[learner.course_type] = MenuMemo(actions, interned)
         found[enrollment_id] = memo.menu(learner)
-    return _shared(found)
+    return found
+
+
+def _withholding(lms: LMS, learners: Iterable[MenuLearner]) -> list[MenuLearner]:
+    """The learners of course types some ``lms_withhold_actions`` implementation concerns
+    (``for_course_types``): the others' menus are not asked about."""
+    implementations = [impl.function for impl in lms.pm.hook.lms_withhold_actions.get_hookimpls()]
+    if not implementations:
+        return []
+    concerned: dict[str, bool] = {}
+    found = []
+    for learner in learners:
+        course_type = learner.course_type
+        asked = concerned.get(course_type)
+        if asked is None:
+            asked = concerned[course_type] = any(
+                concerns(function, (course_type,)) for function in implementations
+            )
+        if asked:
+            found.append(learner)
+    return found
 
 
 async def menus_for(
@@ -166,15 +189,16 @@ async def menus_for(
     (``lms_withhold_actions``) and the actions that would write, for a learner, to
     courses this viewer does not manage (``lms_action_reach``; not asked for admins)."""
     found = menus_of(lms, viewer, learners)
+    distinct = {id(entries): entries for entries in found.values()}.values()
     offered = [learners[eid] for eid, entries in found.items() if entries]
-    keys = sorted({action.key for eid, entries in found.items() for action in entries})
     dropped: dict[int, set[str]] = {}
-    for eid, by_key in (await withheld(lms, db, keys, offered)).items():
-        dropped.setdefault(eid, set()).update(by_key)
+    withholding = _withholding(lms, offered)
+    if withholding:
+        keys = sorted({action.key for entries in distinct for action in entries})
+        for eid, by_key in (await withheld(lms, db, keys, withholding)).items():
+            dropped.setdefault(eid, set()).update(by_key)
     if not viewer.is_admin:
-        writes = sorted(
-            {action.key for entries in found.values() for action in entries if action.run}
-        )
+        writes = sorted({action.key for entries in distinct for action in entries if action.run})
         for key, by_learner in (await reach(lms, db, writes, offered)).items():
             for eid in by_learner:
                 if beyond_rights(viewer, by_learner, learners[eid]):
