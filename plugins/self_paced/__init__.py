@@ -6,8 +6,8 @@ who completed every chapter (a quiz chapter completes with its last answer) has
 COMPLETED the course. Progress is the mean of the chapters' progress, so answered
 questions count toward their quiz chapter (``LearnerProgress.work_done``).
 
-Its menus (``lms_withhold_actions``): no chapter or quiz insights where the course
-has no chapters of its own (a curriculum, or a course made without any).
+Its menus are the core's: View Chapter Insights is offered only where the course has
+chapters, by the core action's own rule.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ from lms_graph import (
     for_course_types,
     hookimpl,
     refresh_learners,
+    write,
 )
 from sqlalchemy import (
     Column,
@@ -393,8 +394,9 @@ class AttendanceMutation:
             raise BadInput("This course takes no proof of attendance.")
         if enrollment.completed_at is not None:
             raise Conflict("This attempt is already completed.")
-        now = dt.datetime.now(dt.UTC)
-        async with ctx.lms.db.transaction() as db:
+        # write(): events and notifications the refresh causes are told once it commits.
+        async with write(ctx.lms, ctx.viewer) as tx:
+            db = tx.db
             await db.execute(delete(proofs).where(proofs.c.attempt_id == enrollment.attempt_id))
             await db.execute(
                 insert(proofs).values(
@@ -402,7 +404,7 @@ class AttendanceMutation:
                     attempt_id=enrollment.attempt_id,
                     proof_url=proof_url,
                     status=PENDING,
-                    submitted_at=now,
+                    submitted_at=tx.now,
                 )
             )
             # Progress of our own: the core asks the state rule again and stores its
