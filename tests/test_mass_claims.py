@@ -322,7 +322,7 @@ async def test_statements_do_not_grow_with_the_learners(
     begin = 1 if core_lms.db.is_sqlite else 0
     assert counts["update_due_date", 8] == 6 + begin, counts
     assert counts["mark_complete", 8] == 7 + begin, counts
-    assert counts["reset_progress", 8] == 8 + begin, counts
+    assert counts["reset_progress", 8] == 7 + begin, counts
 
 
 async def test_an_instructor_is_refused_what_reaches_courses_they_do_not_manage(

@@ -17,7 +17,7 @@ from lms_graph import models as m
 from lms_graph.hook_scope import ignores_facts
 from lms_graph.hookspecs import hookimpl
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
-from lms_graph.services.actions import ActionContext
+from lms_graph.services.actions import MOVES_ON_IN_CLAIM, ActionContext
 from lms_graph.services.journal import HistoryLine, record_audit, record_history, tell_completed
 from lms_graph.services.learner_columns import LearnerLike, rows_of
 from lms_graph.services.menus import load_learners
@@ -252,12 +252,17 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
             .values(state=S.NOT_STARTED, progress=0, started_at=None, completed_at=None)
         )
     if completed:
-        await ctx.db.execute(
-            update(m.Enrollment)
-            .where(ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed]))
-            .values(attempt_number=m.Enrollment.attempt_number + 1)
-        )
-        moved_on = ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed])
+        moved_on = ctx.moved_on
+        behind = [
+            learner.enrollment_id for learner in completed if learner.enrollment_id not in moved_on
+        ]
+        if behind:  # those the claim did not advance: member courses, or no fold
+            await ctx.db.execute(
+                update(m.Enrollment)
+                .where(ids_in(m.Enrollment.id, behind))
+                .values(attempt_number=m.Enrollment.attempt_number + 1)
+            )
+        new_attempt = ids_in(m.Enrollment.id, [learner.enrollment_id for learner in completed])
         await ctx.db.execute(
             insert(m.Attempt).from_select(
                 ["enrollment_id", "number", "state", "progress", "created_at"],
@@ -267,19 +272,22 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
                     literal(S.NOT_STARTED.value),
                     literal(0),
                     literal(ctx.now, m.Attempt.created_at.type),
-                ).where(moved_on),
+                ).where(new_attempt),
             )
         )
         if ctx.lms.implements("lms_on_reset"):
             rows = await ctx.db.execute(
                 select(m.Attempt.id, m.Attempt.enrollment_id)
                 .join(m.Enrollment, CURRENT_ATTEMPT)
-                .where(moved_on)
+                .where(new_attempt)
             )
             new_attempts = {row.enrollment_id: row.id for row in rows}
     await _emit(ctx, "lms_on_reset", everyone, new_attempts)
     await _member_history(ctx, members)
     await _refresh_curricula(ctx, everyone)
+
+
+MOVES_ON_IN_CLAIM[_reset] = COMPLETED  # the claim advances completed learners' attempt number
 
 
 @ignores_facts

@@ -27,10 +27,11 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, insert, select, update
+from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from lms_graph import models as m
@@ -136,6 +137,8 @@ class ActionContext:
     action: ActionDefinition
     params: Mapping[str, Any]
     note: str | None
+    moved_on: Collection[int] = frozenset()
+    """Learners whose attempt number the claim already advanced (``MOVES_ON_IN_CLAIM``)."""
 
     @property
     def lms(self) -> LMS:
@@ -148,6 +151,13 @@ class ActionContext:
     @property
     def now(self) -> dt.datetime:
         return self.tx.now
+
+
+MOVES_ON_IN_CLAIM: dict[Callable[..., Awaitable[Any]], frozenset[LearnerState]] = {}
+"""Actions' ``run`` that move learners in these states on to a new attempt: the claim
+advances their attempt number with their version, so each enrollment is written once;
+the run finds them in ``ActionContext.moved_on``. Not when a plugin may perform the
+action itself (``lms_perform_action``): it would do so after the claim."""
 
 
 class _DryRun(Exception):
@@ -237,10 +247,33 @@ async def _target_ids(tx: Tx, request: ActionRequest) -> list[int]:
     return _checked(ids, limit)
 
 
-async def _claim(tx: Tx, learners: Sequence[LearnerLike]) -> set[int]:
-    """Bump the version of learners still as they were read; the rest changed meanwhile."""
+def _one_of(tx: Tx, ids: list[int]) -> ColumnElement[bool]:
+    """``enrollments.id`` among ``ids``, tested per row against a set made once (in an
+    expression, PostgreSQL's ``= ANY(array)`` would scan the array for every row)."""
+    if tx.lms.db.is_sqlite:
+        return ids_in(m.Enrollment.id, ids)
+    return m.Enrollment.id.in_(select(func.unnest(literal(ids, postgresql.ARRAY(Integer)))))
+
+
+async def _claim(
+    tx: Tx, learners: Sequence[LearnerLike], moving_states: frozenset[LearnerState] = frozenset()
+) -> tuple[set[int], frozenset[int]]:
+    """Bump the version of learners still as they were read; the rest changed meanwhile.
+    Those in ``moving_states`` also get their attempt number advanced. The learners
+    claimed, and those of them moved on."""
     if not learners:
-        return set()
+        return set(), frozenset()
+    values: dict[str, Any] = {"version": m.Enrollment.version + 1}
+    moving = [learner.enrollment_id for learner in learners if learner.state in moving_states]
+    if moving:
+        values["attempt_number"] = (
+            m.Enrollment.attempt_number + 1
+            if len(moving) == len(learners)
+            else case(
+                (_one_of(tx, moving), m.Enrollment.attempt_number + 1),
+                else_=m.Enrollment.attempt_number,
+            )
+        )
     as_read: ColumnElement[bool]
     if tx.lms.db.is_sqlite:
         # The write transaction began IMMEDIATE and read the learners itself: no one else
@@ -259,12 +292,10 @@ async def _claim(tx: Tx, learners: Sequence[LearnerLike]) -> set[int]:
         ).cte("locked")
         as_read = m.Enrollment.id.in_(select(locked.c.id))
     rows = await tx.db.execute(
-        update(m.Enrollment)
-        .where(as_read)
-        .values(version=m.Enrollment.version + 1)
-        .returning(m.Enrollment.id)
+        update(m.Enrollment).where(as_read).values(**values).returning(m.Enrollment.id)
     )
-    return set(rows.scalars().all())
+    claimed = set(rows.scalars().all())
+    return claimed, frozenset(claimed.intersection(moving))
 
 
 async def _replay(tx: Tx, request: ActionRequest) -> RunResult | None:
@@ -375,7 +406,10 @@ async def _run(
                 if beyond_rights(tx.viewer, found, learner):
                     outcomes[learner.enrollment_id] = forbidden(action.label)
             candidates = without(candidates, outcomes)
-    claimed = await _claim(tx, rows_of(candidates))
+    moving_states = MOVES_ON_IN_CLAIM.get(action.run) if action.run else None
+    if moving_states and concerned(tx.lms, "lms_perform_action", course_types):
+        moving_states = None
+    claimed, moved_on = await _claim(tx, rows_of(candidates), moving_states or frozenset())
     runnable = candidates
     if len(claimed) < len(candidates):
         for row in rows_of(candidates):
@@ -384,7 +418,9 @@ async def _run(
         runnable = keep(candidates, claimed)
     if runnable:
         assert action.run is not None
-        context = ActionContext(tx=tx, action=action, params=params, note=request.note)
+        context = ActionContext(
+            tx=tx, action=action, params=params, note=request.note, moved_on=moved_on
+        )
         handled = await _performed_by_plugins(context, runnable, course_types)
         outcomes.update(handled)
         rest = without(runnable, handled)
