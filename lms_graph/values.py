@@ -268,7 +268,11 @@ class ActionDefinition:
     learner's state). ``applies_in_states``, when set, says that ``applies`` is exactly
     ``learner.state in applies_in_states``: ``runAction`` may then decide and claim in SQL,
     handing ``run`` (and hooks) learners read as columns, each ``MenuLearner`` built only
-    when looked at (``services.learner_columns``).
+    when looked at (``services.learner_columns``). ``new_attempt_in_claim`` names the
+    states whose learners ``run`` moves on to a new attempt: the claim then advances their
+    attempt number together with their version (each enrollment written once), and ``run``
+    finds them in ``ActionContext.moved_on`` (not when a plugin may perform the action
+    itself through ``lms_perform_action``: it would act after the claim).
     """
 
     key: str
@@ -286,3 +290,4 @@ class ActionDefinition:
     mass: bool = False
     not_applicable: Callable[[MenuLearner], str] | None = None
     applies_in_states: frozenset[LearnerState] | None = None
+    new_attempt_in_claim: frozenset[LearnerState] | None = None

@@ -17,7 +17,7 @@ from lms_graph import models as m
 from lms_graph.hook_scope import ignores_facts
 from lms_graph.hookspecs import hookimpl
 from lms_graph.queries import ACTIVE_ENROLLMENT, CURRENT_ATTEMPT
-from lms_graph.services.actions import MOVES_ON_IN_CLAIM, ActionContext
+from lms_graph.services.actions import ActionContext
 from lms_graph.services.journal import HistoryLine, record_audit, record_history, tell_completed
 from lms_graph.services.learner_columns import LearnerLike, rows_of
 from lms_graph.services.menus import load_learners
@@ -287,9 +287,6 @@ async def _reset(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     await _refresh_curricula(ctx, everyone)
 
 
-MOVES_ON_IN_CLAIM[_reset] = COMPLETED  # the claim advances completed learners' attempt number
-
-
 @ignores_facts
 async def _mark_complete(ctx: ActionContext, learners: Sequence[MenuLearner]) -> None:
     members = await _members(ctx, learners, CASCADES["mark_complete"])
@@ -456,6 +453,7 @@ ACTIONS: tuple[ActionDefinition, ...] = (
         position=30,
         applies=_in(RESETTABLE),
         applies_in_states=RESETTABLE,
+        new_attempt_in_claim=COMPLETED,  # the claim advances their attempt number
         run=_reset,
         description="Clears the latest attempt's progress; a completed attempt stays on record.",
         destructive=True,

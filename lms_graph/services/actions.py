@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, select, update
@@ -138,7 +138,8 @@ class ActionContext:
     params: Mapping[str, Any]
     note: str | None
     moved_on: Collection[int] = frozenset()
-    """Learners whose attempt number the claim already advanced (``MOVES_ON_IN_CLAIM``)."""
+    """Learners whose attempt number the claim already advanced
+    (``ActionDefinition.new_attempt_in_claim``)."""
 
     @property
     def lms(self) -> LMS:
@@ -151,13 +152,6 @@ class ActionContext:
     @property
     def now(self) -> dt.datetime:
         return self.tx.now
-
-
-MOVES_ON_IN_CLAIM: dict[Callable[..., Awaitable[Any]], frozenset[LearnerState]] = {}
-"""Actions' ``run`` that move learners in these states on to a new attempt: the claim
-advances their attempt number with their version, so each enrollment is written once;
-the run finds them in ``ActionContext.moved_on``. Not when a plugin may perform the
-action itself (``lms_perform_action``): it would do so after the claim."""
 
 
 class _DryRun(Exception):
@@ -406,7 +400,7 @@ async def _run(
                 if beyond_rights(tx.viewer, found, learner):
                     outcomes[learner.enrollment_id] = forbidden(action.label)
             candidates = without(candidates, outcomes)
-    moving_states = MOVES_ON_IN_CLAIM.get(action.run) if action.run else None
+    moving_states = action.new_attempt_in_claim
     if moving_states and concerned(tx.lms, "lms_perform_action", course_types):
         moving_states = None
     claimed, moved_on = await _claim(tx, rows_of(candidates), moving_states or frozenset())
