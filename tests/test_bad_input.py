@@ -247,6 +247,29 @@ async def test_ids_past_the_integer_range_answer_as_unknown_ids(
         await check.unchanged()
 
 
+async def test_run_action_answers_each_id_past_the_range_as_named(
+    lms: LMS, http: AsyncClient, scene: Scene
+) -> None:
+    """Every named ID gets its own outcome echoing it, in the order named: IDs past the
+    integer range are not folded into one."""
+    check = await checker(lms, http, scene.admin)
+    named = [
+        gid("Enrollment", 2**31),
+        gid("Enrollment", scene.quiz_enrollment),
+        gid("Enrollment", 10**30),
+        gid("Enrollment", UNKNOWN),
+    ]
+    body = await check.graphql(
+        'mutation ($e: [ID!]!) { runAction(input: {action: "mark_complete", enrollmentIds: $e})'
+        " { succeeded failed outcomes { enrollmentId status code } } }",
+        {"e": named},
+    )
+    run = body["data"]["runAction"]
+    assert [o["enrollmentId"] for o in run["outcomes"]] == named
+    assert [o["code"] for o in run["outcomes"]] == ["NOT_FOUND", None, "NOT_FOUND", "NOT_FOUND"]
+    assert (run["succeeded"], run["failed"]) == (1, 3)
+
+
 async def test_ids_past_the_integer_range_on_http_routes_are_404(
     lms: LMS, http: AsyncClient, scene: Scene
 ) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from lms_graph.errors import BadInput
-from lms_graph.ids import decode_id, to_global_id
+from lms_graph.ids import NO_ROW, decode_id, to_global_id
 from lms_graph.schema.base import Info
 from lms_graph.schema.courses import LearnerFilter, learner_query
 from lms_graph.services.actions import ActionRequest, RunResult, run_action
@@ -51,7 +52,7 @@ class ActionOutcome:
 
     @strawberry.field
     def enrollment_id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Enrollment", root.enrollment_pk))
+        return strawberry.ID(root.given_id or to_global_id("Enrollment", root.enrollment_pk))
 
     @strawberry.field(description="The learner as they are now; null once removed.")
     async def enrollment(self, root: strawberry.Parent[Any], info: Info) -> EnrollmentRef | None:
@@ -81,28 +82,55 @@ class RunActionInput:
 
 
 class _OutcomeView:
-    __slots__ = ("code", "enrollment_pk", "message", "status")
+    __slots__ = ("code", "enrollment_pk", "given_id", "message", "status")
 
     def __init__(
-        self, enrollment_pk: int, status: OutcomeStatus, code: str | None, message: str | None
+        self,
+        enrollment_pk: int,
+        status: OutcomeStatus,
+        code: str | None,
+        message: str | None,
+        given_id: str | None = None,
     ) -> None:
         self.enrollment_pk = enrollment_pk
         self.status = status
         self.code = code
         self.message = message
+        self.given_id = given_id
 
 
 class _RunView:
-    def __init__(self, result: RunResult) -> None:
+    def __init__(self, result: RunResult, named: Sequence[tuple[str, int]] | None) -> None:
         self.action = result.action
         self.dry_run = result.dry_run
-        self.succeeded = result.count(OutcomeStatus.OK)
-        self.skipped = result.count(OutcomeStatus.SKIPPED)
-        self.failed = result.count(OutcomeStatus.FAILED)
         self.outcomes = [
             _OutcomeView(eid, outcome.status, outcome.code, outcome.message)
             for eid, outcome in result.outcomes
         ]
+        if named is not None and any(pk == NO_ROW for _, pk in named):
+            self.outcomes = _each_as_named(self.outcomes, named)
+        statuses = [view.status for view in self.outcomes]
+        self.succeeded = statuses.count(OutcomeStatus.OK)
+        self.skipped = statuses.count(OutcomeStatus.SKIPPED)
+        self.failed = statuses.count(OutcomeStatus.FAILED)
+
+
+def _each_as_named(
+    views: list[_OutcomeView], named: Sequence[tuple[str, int]]
+) -> list[_OutcomeView]:
+    """The outcomes in the order the IDs were named, each ID past the largest key
+    (``NO_ROW``, which the service answered once) with its own NOT_FOUND, echoing it."""
+    by_pk = {view.enrollment_pk: view for view in views}
+    unknown = by_pk.pop(NO_ROW)
+    ordered: list[_OutcomeView] = []
+    for given, pk in dict.fromkeys(named):
+        if pk == NO_ROW:
+            ordered.append(
+                _OutcomeView(NO_ROW, unknown.status, unknown.code, unknown.message, given)
+            )
+        elif (view := by_pk.pop(pk, None)) is not None:
+            ordered.append(view)
+    return ordered + list(by_pk.values())
 
 
 @strawberry.type
@@ -115,13 +143,14 @@ class ActionMutation:
         ctx.require_user()
         if input.params is not None and not isinstance(input.params, dict):
             raise BadInput("`params` must be a JSON object.")
+        named = (
+            [(str(eid), decode_id(eid, "Enrollment")) for eid in input.enrollment_ids]
+            if input.enrollment_ids is not None
+            else None
+        )
         request = ActionRequest(
             action=input.action,
-            enrollment_ids=(
-                [decode_id(eid, "Enrollment") for eid in input.enrollment_ids]
-                if input.enrollment_ids is not None
-                else None
-            ),
+            enrollment_ids=[pk for _, pk in named] if named is not None else None,
             course_id=decode_id(input.course_id, "Course") if input.course_id else None,
             filter=learner_query(input.filter, None) if input.filter else None,
             params=dict(input.params or {}),
@@ -131,4 +160,4 @@ class ActionMutation:
         )
         result = await run_action(ctx.lms, ctx.viewer, request)
         ctx.fresh_loaders()
-        return _RunView(result)
+        return _RunView(result, named)
