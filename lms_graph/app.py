@@ -94,7 +94,13 @@ async def request_context(lms: LMS, request: Request | None) -> Context:
     except LMSError as error:
         auth_error = error
     return Context(
-        lms=lms, request=request, db=db, viewer=viewer, loaders=Loaders(db), auth_error=auth_error
+        lms=lms,
+        request=request,
+        db=db,
+        viewer=viewer,
+        loaders=Loaders(db),
+        auth_error=auth_error,
+        json_output=request is not None and lms.settings.sql_rendering and not lms.db.is_sqlite,
     )
 
 

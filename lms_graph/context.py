@@ -24,6 +24,12 @@ class Context:
     loaders: Loaders
     auth_error: LMSError | None = None
     """Set when a token was sent but refused: every field needing a user raises it."""
+    json_output: bool = False
+    """Whether the answer is encoded by the HTTP endpoint (orjson), which can embed JSON
+    that PostgreSQL built, on PostgreSQL with ``sql_rendering`` on."""
+    render_sql: bool = False
+    """Whether a page of learners may have PostgreSQL build its JSON: ``json_output``, and
+    the executor is one that embeds it (set by ``FastExecutionContext``, in a query)."""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Room for plugins' per-request state."""
 

@@ -48,6 +48,9 @@ class Settings:
     """Seconds a request may run before it is stopped (503 ``TIMEOUT``); 0: no deadline."""
     metrics: bool | None = None
     """Serve ``/metrics`` (Prometheus); ``None``: on except in production."""
+    sql_rendering: bool = True
+    """On PostgreSQL, let the database build the JSON of a page of learners
+    (``lms_graph/schema/rendering.py``); off: every value goes through the executor."""
 
     @property
     def production(self) -> bool:
@@ -102,6 +105,7 @@ class Settings:
             admin_ui=_flag(env, "LMS_ADMIN_UI"),
             request_timeout=_seconds(env, "LMS_REQUEST_TIMEOUT", defaults.request_timeout),
             metrics=_flag(env, "LMS_METRICS"),
+            sql_rendering=env.get("LMS_SQL_RENDERING", "1") not in ("0", "false"),
         )
         if not settings.secret_key:
             settings = settings.replace(secret_key=_stored_secret_key(settings))

@@ -8,7 +8,7 @@ from typing import Any
 from lms_graph.context import Context
 from lms_graph.records import CourseRecord, EnrollmentRecord
 from lms_graph.services import menus
-from lms_graph.values import ActionDefinition
+from lms_graph.values import ActionDefinition, LearnerState
 
 
 def _menu_loader(ctx: Context) -> Any:
@@ -52,6 +52,47 @@ def _menu_row(enrollment: EnrollmentRecord) -> menus.LearnerRow | None:
         enrollment.is_instructor,
         enrollment.has_chapters,
     )
+
+
+MENU_COLUMNS = (
+    "id",
+    "user_id",
+    "course_id",
+    "state",
+    "has_quiz",
+    "attempt_number",
+    "attempt_id",
+    "version",
+    "is_instructor",
+    "has_chapters",
+)
+"""The columns of a page of a course's learners that its menus need (``menu_rows``)."""
+
+
+async def menus_of_rows(
+    ctx: Context, course: CourseRecord, rows: Sequence[Sequence[Any]]
+) -> Mapping[int, Sequence[ActionDefinition]]:
+    """The menus of a page of a course's learners read as ``MENU_COLUMNS`` (the state
+    as stored), by enrollment ID: only the plugins' facts hooks run."""
+    learner_rows: list[menus.LearnerRow] = [
+        (
+            row[0],
+            row[1],
+            row[2],
+            course.course_type,
+            course.kind,
+            LearnerState(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+        )
+        for row in rows
+    ]
+    learners = await menus.learners_of(ctx.lms, ctx.db, ctx.viewer, learner_rows)
+    return await menus.menus_for(ctx.lms, ctx.db, ctx.viewer, learners)
 
 
 async def prefetch_menus(ctx: Context, enrollments: Sequence[EnrollmentRecord]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Enum, String, exists, func, literal, select, type_coerce
@@ -220,6 +220,62 @@ async def course_learners(
         reuse=True,
     )
 
+
+JsonColumns = Callable[[Any], Sequence[Any] | None]
+"""Columns of JSON text a page query may carry, from the page's own columns (None: it
+cannot), e.g. ``schema/rendering.node_columns``."""
+
+
+async def course_learner_rows(
+    ctx: Context,
+    course: CourseRecord,
+    first: int | None,
+    after: str | None,
+    spec: LearnerQuery,
+    plain: Sequence[str],
+    rendered: tuple[Hashable, JsonColumns],
+) -> Page[tuple[Any, ...]] | None:
+    """A page of a course's learners as rows: the page's columns named ``plain`` (as
+    stored), then the JSON columns ``rendered`` gives for its key; None when it gives
+    none (the caller then takes ``course_learners``). One statement, as that."""
+    ctx.require_user()
+    ctx.viewer.require_manager(course.id)
+    today = dt.datetime.now(dt.UTC).date()
+    base, keys, count_query = _learners_page_parts(course.id, spec, today)
+    cache_key = (id(base), tuple(plain), rendered[0])
+    found = _ROW_QUERIES.get(cache_key)
+    if found is None or found[0] is not base:
+        columns = rendered[1](base.selected_columns)
+        query = None
+        if columns is not None:
+            selected = [base.selected_columns[name] for name in plain]
+            query = base.with_only_columns(*selected, *columns, maintain_column_froms=True)
+        if len(_ROW_QUERIES) >= _PAGE_PARTS_SIZE:
+            _ROW_QUERIES.clear()
+        found = _ROW_QUERIES[cache_key] = (base, query)
+    query = found[1]
+    if query is None:
+        return None
+    return await _page(
+        ctx,
+        query,
+        None,
+        first,
+        after,
+        keys,
+        count_query=count_query,
+        make_rows=_as_tuple,
+        reuse=True,
+    )
+
+
+def _as_tuple(_names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    return tuple
+
+
+_ROW_QUERIES: dict[tuple[Any, ...], tuple[AnySelect, AnySelect | None]] = {}
+"""``course_learner_rows``' statements, by page query (kept alive here), columns and
+rendered selection."""
 
 _PageParts = tuple[AnySelect, list[SortKey], AnySelect]
 _PAGE_PARTS: dict[tuple[Any, ...], _PageParts] = {}

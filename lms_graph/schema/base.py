@@ -9,7 +9,7 @@ from graphql import GraphQLAbstractType, GraphQLResolveInfo
 from strawberry.types.nodes import SelectedField
 
 from lms_graph.context import Context
-from lms_graph.fields import INFO_FREE, from_parent
+from lms_graph.fields import INFO_FREE, SqlGlobalId, from_parent, sql_field
 from lms_graph.ids import to_global_id
 from lms_graph.resolvers.pagination import Page
 
@@ -24,7 +24,9 @@ class Node:
     def resolve_type(cls, obj: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType) -> str:
         return str(obj.typename)
 
-    @strawberry.field(metadata=from_parent(lambda root: _global_id(root)))
+    @strawberry.field(
+        metadata={**from_parent(lambda root: _global_id(root)), **sql_field(SqlGlobalId())}
+    )
     def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
         return _global_id(root)
 

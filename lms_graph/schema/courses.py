@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from lms_graph.learners import LearnerQuery
 from lms_graph.records import ChapterRecord, CourseRecord, QuestionRecord
 from lms_graph.resolvers import actions, insights, lists
+from lms_graph.resolvers.pagination import Page
+from lms_graph.schema import rendering
 from lms_graph.schema.base import Connection, Info, Node, record_type_check, selects
 from lms_graph.schema.enums import Direction, LearnerOrderField
 from lms_graph.schema.users import User
@@ -92,6 +95,34 @@ def learner_query(filter: LearnerFilter | None, order: LearnerOrder | None) -> L
     )
 
 
+async def _rendered_page(
+    info: Info,
+    course: CourseRecord,
+    first: int | None,
+    after: str | None,
+    spec: LearnerQuery,
+    shape: rendering.Shape,
+) -> Page[Any] | None:
+    """The page with each node's JSON built by PostgreSQL (``schema/rendering.py``); None
+    when it cannot be (the ordinary path then answers)."""
+    menu = rendering.has_menu(shape)
+    plain = actions.MENU_COLUMNS if menu else ("id",)
+    columns = functools.partial(rendering.node_columns, shape)
+    page = await lists.course_learner_rows(
+        info.context, course, first, after, spec, plain, (shape, columns)
+    )
+    if page is None:
+        return None
+    rows = page.nodes
+    menus = await actions.menus_of_rows(info.context, course, rows) if menu and rows else None
+    nodes = rendering.embed(shape, rows, len(plain), menus)
+    if nodes is None:
+        return None
+    for edge, node in zip(page.edges, nodes, strict=True):
+        edge.node = node
+    return page
+
+
 @strawberry.type
 class Course(Node):
     is_type_of = record_type_check("Course")
@@ -130,9 +161,14 @@ class Course(Node):
         filter: LearnerFilter | None = None,
         order_by: LearnerOrder | None = None,
     ) -> Connection[EnrollmentRef]:
-        page = await lists.course_learners(
-            info.context, root, first, after, learner_query(filter, order_by)
-        )
+        spec = learner_query(filter, order_by)
+        if info.context.render_sql:
+            shape = rendering.node_shape(info._raw_info.schema, info.selected_fields[0])
+            if shape is not None:
+                rendered = await _rendered_page(info, root, first, after, spec, shape)
+                if rendered is not None:
+                    return rendered
+        page = await lists.course_learners(info.context, root, first, after, spec)
         if selects(info, "edges", "node", "availableActions"):
             await actions.prefetch_menus(info.context, page.nodes)
         return page

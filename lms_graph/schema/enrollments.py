@@ -6,7 +6,7 @@ import datetime as dt
 
 import strawberry
 
-from lms_graph.fields import RESOLVE, Resolve, from_parent
+from lms_graph.fields import RESOLVE, Resolve, SqlObject, from_parent, sql_field
 from lms_graph.records import (
     NOT_LOADED,
     AttemptRecord,
@@ -19,6 +19,7 @@ from lms_graph.schema.actions import Action
 from lms_graph.schema.base import Info, Node, record_type_check
 from lms_graph.schema.courses import Course
 from lms_graph.schema.insights import ChapterInsight, QuizInsight
+from lms_graph.schema.rendering import MENU_FIELD
 from lms_graph.schema.users import User
 from lms_graph.values import AssignmentType, LearnerState
 
@@ -64,7 +65,9 @@ class Enrollment(Node):
     progress: int
     completed_at: dt.datetime | None
 
-    @strawberry.field(metadata=from_parent(lambda root: root.user or RESOLVE))
+    @strawberry.field(
+        metadata={**from_parent(lambda root: root.user or RESOLVE), **sql_field(SqlObject("u_"))}
+    )
     def user(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User:
         # Pages of learners come with their user joined in: no awaitable then.
         if root.user is not None:
@@ -77,7 +80,7 @@ class Enrollment(Node):
             return root.course
         return info.context.loaders.courses.load(root.course_id)
 
-    @strawberry.field(metadata=from_parent(_assigned_by))
+    @strawberry.field(metadata={**from_parent(_assigned_by), **sql_field(SqlObject("a_"))})
     def assigned_by(self, root: strawberry.Parent[EnrollmentRecord], info: Info) -> User | None:
         if root.assigned_by_id is None:
             return None
@@ -112,7 +115,10 @@ class Enrollment(Node):
     @strawberry.field(
         description="The viewer's menu for this learner, in display order.",
         # A page of learners prefetches its menus (only for a viewer who manages them).
-        metadata=from_parent(lambda root: RESOLVE if root.menu is None else root.menu),
+        metadata={
+            **from_parent(lambda root: RESOLVE if root.menu is None else root.menu),
+            MENU_FIELD: True,
+        },
     )
     def available_actions(
         self, root: strawberry.Parent[EnrollmentRecord], info: Info

@@ -9,7 +9,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import strawberry
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from strawberry.dataloader import DataLoader
 
 from lms_graph import (
@@ -21,7 +21,7 @@ from lms_graph import (
     ids_param,
     to_global_id,
 )
-from lms_graph.fields import batched
+from lms_graph.fields import SqlGlobalId, SqlList, SqlRows, batched, sql_field
 from lms_graph.types import User
 from lms_graph_plugins.certificates.access import download_url
 from lms_graph_plugins.certificates.tables import certificate_settings, certificates, courses
@@ -73,19 +73,26 @@ class Certificate:
             return None
         return info.context.loaders.users.load(self.revoked_by_pk)
 
-    @strawberry.field
+    @strawberry.field(metadata=sql_field(SqlGlobalId("id", "Certificate")))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Certificate", self.pk))
 
-    @strawberry.field(description="The enrollment it belongs to.")
+    @strawberry.field(
+        description="The enrollment it belongs to.",
+        metadata=sql_field(SqlGlobalId("enrollment_id", "Enrollment")),
+    )
     def enrollment_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Enrollment", self.enrollment_pk))
 
-    @strawberry.field(description="The learner.")
+    @strawberry.field(
+        description="The learner.", metadata=sql_field(SqlGlobalId("user_id", "User"))
+    )
     def user_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("User", self.user_pk))
 
-    @strawberry.field(description="The course.")
+    @strawberry.field(
+        description="The course.", metadata=sql_field(SqlGlobalId("course_id", "Course"))
+    )
     def course_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Course", self.course_pk))
 
@@ -125,11 +132,13 @@ def _certificate(row: Any) -> Certificate:
     )
 
 
+_ORDER = (certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
+
 # Built once (SQLAlchemy then reuses its compiled form): it runs on every dashboard page.
 _BY_ENROLLMENT = (
     select(*COLUMNS)
     .where(ids_param(certificates.c.enrollment_id, "enrollment_ids"))
-    .order_by(certificates.c.attempt_number, certificates.c.issued_at, certificates.c.id)
+    .order_by(*_ORDER)
 )
 
 
@@ -190,6 +199,26 @@ async def _held_of(context: Any, roots: list[EnrollmentRecord]) -> list[list[Cer
     return [_held(record) if record else record for record in await _record_of(context, roots)]
 
 
+def _held_rows(enrollment: Any) -> SqlRows:
+    """``certificates`` in SQL, when PostgreSQL renders a page of learners."""
+    return SqlRows(
+        columns=certificates.c,
+        where=and_(
+            certificates.c.enrollment_id == enrollment["id"], certificates.c.revoked_at.is_(None)
+        ),
+        order_by=_ORDER,
+    )
+
+
+def _record_rows(enrollment: Any) -> SqlRows:
+    """``certificateHistory`` in SQL."""
+    return SqlRows(
+        columns=certificates.c,
+        where=certificates.c.enrollment_id == enrollment["id"],
+        order_by=_ORDER,
+    )
+
+
 @strawberry.type
 class EnrollmentCertificates:
     @strawberry.field(
@@ -199,7 +228,7 @@ class EnrollmentCertificates:
             "certificateHistory); an expired one stays, with valid: false, until a new one "
             "replaces it."
         ),
-        metadata=batched(_held_of),
+        metadata={**batched(_held_of), **sql_field(SqlList(_held_rows))},
     )
     async def certificates(
         self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info
@@ -212,7 +241,7 @@ class EnrollmentCertificates:
             "revoked ones (Remove Certificate, Mark as Incomplete, replaced after expiry), "
             "with revokedAt and revokedBy."
         ),
-        metadata=batched(_record_of),
+        metadata={**batched(_record_of), **sql_field(SqlList(_record_rows))},
     )
     async def certificate_history(
         self, root: strawberry.Parent[EnrollmentRecord], info: strawberry.Info

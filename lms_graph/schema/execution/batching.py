@@ -48,6 +48,7 @@ class BatchingContext(CompletingContext):
             and position_context is None
             and self.operation.operation == OperationType.QUERY
         )
+        _allow_rendering(self.context_value, self._batching)
         result = super().execute_root_grouped_field_set(
             root_type, root_value, grouped_field_set, serially, position_context
         )
@@ -69,6 +70,7 @@ class BatchingContext(CompletingContext):
             await self._run_batches()
         except _Rerun:
             self._batching = False
+            _allow_rendering(self.context_value, False)
             self._pending = []
             # Compiled plans defer batched fields: plan again without them.
             self._plans.clear()
@@ -122,3 +124,11 @@ class BatchingContext(CompletingContext):
 
 async def _store(results: dict[str, Any], name: str, completed: Awaitable[Any]) -> None:
     results[name] = await completed
+
+
+def _allow_rendering(context: Any, allowed: bool) -> None:
+    """Values rendered to JSON (``schema/rendering.py``) are embedded by this executor's
+    own paths, in a query it batches; elsewhere (a mutation, a run again the ordinary
+    way, another executor) every value goes through graphql-core."""
+    if hasattr(context, "render_sql"):
+        context.render_sql = allowed and context.json_output

@@ -28,6 +28,7 @@ from weakref import WeakKeyDictionary
 
 from graphql import GraphQLLeafType
 from graphql.pyutils import Path, Undefined
+from orjson import Fragment
 
 from lms_graph.schema.execution.caches import NEVER_AWAITABLE
 
@@ -163,6 +164,7 @@ class _Generator:
             "tuple_type": tuple,
             "tuple_new": tuple.__new__,
             "list_type": list,
+            "Fragment": Fragment,
         }
         self.lines: list[str] = []
 
@@ -241,6 +243,9 @@ class _Generator:
         lines = [
             f"if {value} is None:",
             "    pass" if spec.nullable else "    raise Slow",
+            # Already JSON, rendered for this selection (``schema/rendering.py``).
+            f"elif type({value}) is Fragment:",
+            "    pass",
             f"elif {value} is RESOLVE or {value} is Undefined or (",
             f"    type({value}) not in NEVER_AWAITABLE and executor.awaitable({value})",
             "):",

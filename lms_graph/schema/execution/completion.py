@@ -29,6 +29,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from orjson import Fragment
 
 from lms_graph.fields import RESOLVE
 from lms_graph.schema.execution.caches import NEVER_AWAITABLE, is_frozen, never_awaitable
@@ -173,6 +174,8 @@ class CompletingContext(PlanningContext):
             value = RESOLVE
         if value is RESOLVE or self.is_awaitable(value):
             return self.execute_field(parent_type, source, entry.details, path, position_context)
+        if type(value) is Fragment:  # already JSON for this selection (``rendering.py``)
+            return value
         object_type = entry.object_type
         if (
             object_type is not None
@@ -257,6 +260,8 @@ class Completer:
 
     def complete(self, return_type: GraphQLOutputType, path: Path, value: Any) -> Any:
         executor = self.executor
+        if type(value) is Fragment:  # already JSON for this selection (``rendering.py``)
+            return value
         if isinstance(value, Exception):
             raise value
         if isinstance(return_type, GraphQLNonNull):
