@@ -3,7 +3,7 @@
 The public surface for plugin authors, in three modules:
 
 - ``lms_graph`` (here): what a course type or plugin needs: ``hookimpl`` (and what an
-  implementation declares: ``for_course_types``, ``ignores_facts``), the value
+  implementation declares: ``for_course_types``, ``ignores_facts``, ``facts_in_sql``), the value
   types and records, errors, ``Tx``/``write``/``emit_event``, ``notify``,
   ``record_history``, IDs, ``Viewer``, ``LMS``, ``ActionContext``, download links,
   the table conventions (``NAMING_CONVENTION``, ``UTCDateTime``);
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from lms_graph.downloads import download_viewer
     from lms_graph.downloads import sign as sign_download
     from lms_graph.errors import BadInput, Conflict, Forbidden, LMSError, NotFound, StartupError
-    from lms_graph.hook_scope import for_course_types, ignores_facts
+    from lms_graph.hook_scope import facts_in_sql, for_course_types, ignores_facts
     from lms_graph.hookspecs import hookimpl
     from lms_graph.ids import decode_id, to_global_id
     from lms_graph.metrics import register_collector
@@ -107,6 +107,7 @@ __all__ = [
     "decode_id",
     "download_viewer",
     "emit_event",
+    "facts_in_sql",
     "for_course_types",
     "hookimpl",
     "ids_param",
@@ -131,6 +132,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LMSError": ("lms_graph.errors", "LMSError"),
     "NotFound": ("lms_graph.errors", "NotFound"),
     "StartupError": ("lms_graph.errors", "StartupError"),
+    "facts_in_sql": ("lms_graph.hook_scope", "facts_in_sql"),
     "for_course_types": ("lms_graph.hook_scope", "for_course_types"),
     "ignores_facts": ("lms_graph.hook_scope", "ignores_facts"),
     "hookimpl": ("lms_graph.hookspecs", "hookimpl"),

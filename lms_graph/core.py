@@ -7,7 +7,7 @@ and call other hooks.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import pluggy
@@ -52,10 +52,10 @@ class LMS:
         """Type name -> ``(context, pk) -> record | None``; filled when the schema is built."""
 
     async def call_hook(
-        self, name: str, *, isolate: bool = False, **kwargs: Any
+        self, name: str, *, isolate: bool = False, skip: Collection[object] = (), **kwargs: Any
     ) -> list[tuple[str, Any]]:
         """Call a per-request hook with ``lms`` filled in; see ``plugin_manager.call_hook``."""
-        return await call_hook(self.pm, name, isolate=isolate, lms=self, **kwargs)
+        return await call_hook(self.pm, name, isolate=isolate, skip=skip, lms=self, **kwargs)
 
     def actions_for(self, course_type: str) -> dict[str, ActionDefinition]:
         """The actions as a learner of ``course_type`` is offered them (its params)."""

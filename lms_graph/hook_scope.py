@@ -13,6 +13,10 @@ and returns it)::
   it. Without it, an implementation concerns every course type.
 - ``ignores_facts``: the implementation never reads ``MenuLearner.facts``: a run may hand
   it learners read as rows, without asking ``lms_learner_facts``.
+- ``facts_in_sql(fn)``, on an ``lms_learner_facts`` implementation: the same facts as SQL
+  expressions over the learner's columns, so that a page of learners the core reads
+  itself carries them (a dashboard page rendered on PostgreSQL) and the implementation
+  is not called for it.
 
 They are read for ``lms_withhold_actions``, ``lms_veto_action``, ``lms_action_reach``,
 ``lms_perform_action`` and ``lms_learner_facts`` (``services.mass_claims``), and
@@ -23,13 +27,17 @@ attributes: what is declared here stays readable on what pluggy calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 COURSE_TYPES = "lms_graph_course_types"
 IGNORES_FACTS = "lms_graph_ignores_facts"
+SQL_FACTS = "lms_graph_sql_facts"
+
+SqlFacts = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+"""``fn(learner)``: each fact as a SQL expression over the learner's columns by name."""
 
 
 def for_course_types(*course_types: str) -> Callable[[F], F]:
@@ -49,6 +57,22 @@ def ignores_facts(function: F) -> F:
     """Declare that a function handed ``MenuLearner``s never reads their ``facts``."""
     setattr(function, IGNORES_FACTS, True)
     return function
+
+
+def facts_in_sql(fn: SqlFacts) -> Callable[[F], F]:
+    """Declare, on an ``lms_learner_facts`` implementation, the facts it answers as SQL:
+    ``fn(learner)`` maps each fact's name to an expression over the learner's columns
+    (``learner["id"]``, ``"user_id"``, ``"course_id"``, ``"attempt_id"``,
+    ``"attempt_number"``, ``"state"``), giving exactly what the implementation answers
+    (a boolean ``exists()``, say). A page of learners the core reads with a query of its
+    own then carries the facts, and the implementation is not called for it; everywhere
+    else (mass actions, SQLite) it is."""
+
+    def declare(function: F) -> F:
+        setattr(function, SQL_FACTS, fn)
+        return function
+
+    return declare
 
 
 def _declared(function: Callable[..., Any], name: str) -> Any:
@@ -77,3 +101,9 @@ def concerns(function: Callable[..., Any], course_types: Collection[str]) -> boo
 def reads_facts(function: Callable[..., Any]) -> bool:
     """Whether ``function`` may read ``MenuLearner.facts`` (it did not say otherwise)."""
     return _declared(function, IGNORES_FACTS) is not True
+
+
+def sql_facts_of(function: Callable[..., Any]) -> SqlFacts | None:
+    """The SQL ``function`` declared for its facts (``facts_in_sql``), or None."""
+    declared: SqlFacts | None = _declared(function, SQL_FACTS)
+    return declared

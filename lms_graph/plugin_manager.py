@@ -15,7 +15,7 @@ import inspect
 import logging
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
@@ -189,10 +189,16 @@ def _failed(plugin: str, hook: str, exc: Exception, *, isolate: bool) -> None:
 
 
 def _answers(
-    pm: pluggy.PluginManager, name: str, isolate: bool, kwargs: dict[str, Any]
+    pm: pluggy.PluginManager,
+    name: str,
+    isolate: bool,
+    kwargs: dict[str, Any],
+    skip: Collection[object] = (),
 ) -> list[tuple[str, Any]]:
     """Call hook ``name`` through pluggy: its result as ``(plugin name, answer)`` pairs."""
-    caller: pluggy.HookCaller = getattr(pm.hook, name)
+    caller: pluggy.HookCaller = (
+        pm.subset_hook_caller(name, skip) if skip else getattr(pm.hook, name)
+    )
     call = _Call(name, isolate)
     token = _CALL.set(call)
     try:
@@ -225,7 +231,12 @@ def _close(answers: Iterable[object]) -> None:
 
 
 async def call_hook(
-    pm: pluggy.PluginManager, name: str, *, isolate: bool = False, **kwargs: Any
+    pm: pluggy.PluginManager,
+    name: str,
+    *,
+    isolate: bool = False,
+    skip: Collection[object] = (),
+    **kwargs: Any,
 ) -> list[tuple[str, Any]]:
     """Call a per-request hook through pluggy, then await the coroutines of its
     ``async def`` implementations, in call order.
@@ -237,9 +248,10 @@ async def call_hook(
     name and surfaces as ``PluginError`` (whose text names no internals of the plugin),
     except a refusal (``LMSError``: ``BadInput``, ``Forbidden``, ...), which reaches the
     client as it is; with ``isolate`` the others still run and nothing is raised (for
-    deliveries after a commit).
+    deliveries after a commit). ``skip``: plugins (the objects) whose implementations are
+    not called this time.
     """
-    answers = _answers(pm, name, isolate, kwargs)
+    answers = _answers(pm, name, isolate, kwargs, skip)
     results: list[tuple[str, Any]] = []
     done = 0
     try:

@@ -26,9 +26,9 @@ mutation ($ids: [ID!]!) {
 PAGE_STATEMENTS = {"sqlite": 4, "postgresql": 3}
 # The same: the menus are worked out from the page's rows; of the plugins answering
 # ``lms_learner_facts``, certificates reads the page's certificates once for its fact and
-# the ``certificates`` field (on PostgreSQL, for its fact), and ILT needs no statement for
-# a course without sessions.
-PAGE_WITH_MENUS_STATEMENTS = {"sqlite": 4, "postgresql": 4}
+# the ``certificates`` field (on PostgreSQL, the page query carries the fact:
+# ``facts_in_sql``), and ILT needs no statement for a course without sessions.
+PAGE_WITH_MENUS_STATEMENTS = {"sqlite": 4, "postgresql": 3}
 
 
 async def _course_of(

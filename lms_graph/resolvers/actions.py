@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import Text, cast, func, literal
 
 from lms_graph.context import Context
+from lms_graph.hook_scope import SqlFacts, concerns, sql_facts_of
 from lms_graph.records import CourseRecord, EnrollmentRecord
 from lms_graph.services import menus
 from lms_graph.values import ActionDefinition, LearnerState
+
+if TYPE_CHECKING:
+    from lms_graph.core import LMS
 
 
 def _menu_loader(ctx: Context) -> Any:
@@ -69,11 +77,45 @@ MENU_COLUMNS = (
 """The columns of a page of a course's learners that its menus need (``menu_rows``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FactsInSql:
+    """The facts of a course type's learners that plugins give as SQL
+    (``hook_scope.facts_in_sql``): what to read with a page, and whose implementations
+    of ``lms_learner_facts`` that answers for."""
+
+    plugins: tuple[object, ...] = ()
+    functions: tuple[SqlFacts, ...] = ()
+
+    def column(self, learner: Mapping[str, Any]) -> Any:
+        """One column of JSON text: every fact by name, for the learner's columns."""
+        pairs: list[Any] = []
+        for function in self.functions:
+            for name, expression in function(learner).items():
+                pairs += (literal(name, literal_execute=True), expression)
+        return cast(func.json_build_object(*pairs), Text).label("facts")
+
+
+def facts_in_sql(lms: LMS, course_type: str) -> FactsInSql:
+    """What ``lms_learner_facts`` implementations concerning ``course_type`` give as SQL."""
+    plugins: list[object] = []
+    functions: list[SqlFacts] = []
+    for implementation in lms.pm.hook.lms_learner_facts.get_hookimpls():
+        function = sql_facts_of(implementation.function)
+        if function is not None and concerns(implementation.function, (course_type,)):
+            plugins.append(implementation.plugin)
+            functions.append(function)
+    return FactsInSql(tuple(plugins), tuple(functions))
+
+
 async def menus_of_rows(
-    ctx: Context, course: CourseRecord, rows: Sequence[Sequence[Any]]
+    ctx: Context,
+    course: CourseRecord,
+    rows: Sequence[Sequence[Any]],
+    facts: FactsInSql = FactsInSql(),
 ) -> Mapping[int, Sequence[ActionDefinition]]:
     """The menus of a page of a course's learners read as ``MENU_COLUMNS`` (the state
-    as stored), by enrollment ID: only the plugins' facts hooks run."""
+    as stored), then, when ``facts`` has functions, their facts (``FactsInSql.column``),
+    by enrollment ID: only the other plugins' facts hooks run."""
     learner_rows: list[menus.LearnerRow] = [
         (
             row[0],
@@ -91,7 +133,13 @@ async def menus_of_rows(
         )
         for row in rows
     ]
-    learners = await menus.learners_of(ctx.lms, ctx.db, ctx.viewer, learner_rows)
+    known = None
+    if facts.functions:
+        start = len(MENU_COLUMNS)
+        known = {row[0]: orjson.loads(row[start]) for row in rows}
+    learners = await menus.learners_of(
+        ctx.lms, ctx.db, ctx.viewer, learner_rows, known, facts.plugins
+    )
     return await menus.menus_for(ctx.lms, ctx.db, ctx.viewer, learners)
 
 

@@ -105,22 +105,35 @@ async def _rendered_page(
 ) -> Page[Any] | None:
     """The page with each node's JSON built by PostgreSQL (``schema/rendering.py``); None
     when it cannot be (the ordinary path then answers)."""
+    ctx = info.context
     menu = rendering.has_menu(shape)
     plain = actions.MENU_COLUMNS if menu else ("id",)
-    columns = functools.partial(rendering.node_columns, shape)
+    facts = actions.facts_in_sql(ctx.lms, course.course_type) if menu else actions.FactsInSql()
+    columns = functools.partial(_page_columns, shape, facts)
     page = await lists.course_learner_rows(
-        info.context, course, first, after, spec, plain, (shape, columns)
+        ctx, course, first, after, spec, plain, ((shape, facts), columns)
     )
     if page is None:
         return None
     rows = page.nodes
-    menus = await actions.menus_of_rows(info.context, course, rows) if menu and rows else None
-    nodes = rendering.embed(shape, rows, len(plain), menus)
+    menus = await actions.menus_of_rows(ctx, course, rows, facts) if menu and rows else None
+    start = len(plain) + (1 if facts.functions else 0)
+    nodes = rendering.embed(shape, rows, start, menus)
     if nodes is None:
         return None
     for edge, node in zip(page.edges, nodes, strict=True):
         edge.node = node
     return page
+
+
+def _page_columns(
+    shape: rendering.Shape, facts: actions.FactsInSql, columns: Any
+) -> list[Any] | None:
+    """The facts plugins give as SQL (if any), then the nodes' JSON."""
+    nodes = rendering.node_columns(shape, columns)
+    if nodes is None:
+        return None
+    return [facts.column(columns), *nodes] if facts.functions else nodes
 
 
 @strawberry.type
@@ -163,7 +176,7 @@ class Course(Node):
     ) -> Connection[EnrollmentRef]:
         spec = learner_query(filter, order_by)
         if info.context.render_sql:
-            shape = rendering.node_shape(info._raw_info.schema, info.selected_fields[0])
+            shape = rendering.shape_of(info)
             if shape is not None:
                 rendered = await _rendered_page(info, root, first, after, spec, shape)
                 if rendered is not None:

@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from lms_graph.caches import MISSING, IdentityCache
 from lms_graph.fields import SQL_FIELD, SqlGlobalId, SqlList, SqlObject
 from lms_graph.schema.execution.fields import definition_of, metadata, plain_attribute
 
@@ -62,6 +63,24 @@ class NotRendered(Exception):
 
 
 # --- the shape of a selection ---------------------------------------------------------------
+
+
+_SHAPES: IdentityCache[Shape | None] = IdentityCache(256, lru=True)
+"""Shapes by the ``learners`` field's node in its (cached) document, the schema and the
+variables (a directive may read one)."""
+
+
+def shape_of(info: Any) -> Shape | None:
+    """``node_shape`` of the ``learners`` field ``info`` resolves (strawberry's info),
+    worked out once per document, schema and variables."""
+    raw = info._raw_info
+    key = (raw.schema, len(raw.field_nodes), repr(raw.variable_values))
+    found = _SHAPES.get(raw.field_nodes[0], key)
+    if found is MISSING:
+        found = _SHAPES.put(
+            raw.field_nodes[0], node_shape(raw.schema, info.selected_fields[0]), key
+        )
+    return found
 
 
 def node_shape(schema: GraphQLSchema, learners: SelectedField) -> Shape | None:

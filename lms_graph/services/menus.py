@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
@@ -76,15 +76,27 @@ async def load_learners(
 
 
 async def learners_of(
-    lms: LMS, db: SQLExecutor, viewer: Viewer, rows: Sequence[LearnerRow]
+    lms: LMS,
+    db: SQLExecutor,
+    viewer: Viewer,
+    rows: Sequence[LearnerRow],
+    known: Mapping[int, Mapping[str, Any]] | None = None,
+    answered_by: Collection[object] = (),
 ) -> dict[int, MenuLearner]:
     """Menu views of learners already read (a page of learners has every column), with
-    every plugin's facts: only the hooks' statements."""
+    every plugin's facts: only the hooks' statements. ``known``: facts read with the
+    rows (``hook_scope.facts_in_sql``), by enrollment ID, from the plugins
+    ``answered_by``, whose implementations are then not called."""
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
-    if rows and lms.implements("lms_learner_facts"):
+    if known:
+        for enrollment_id, values in known.items():
+            facts[enrollment_id].update(values)
+    implementations = lms.pm.hook.lms_learner_facts.get_hookimpls()
+    if rows and any(impl.plugin not in answered_by for impl in implementations):
         # Enrollment, user, course, course type, attempt ID, attempt number (``LearnerRow``).
         refs = [LearnerRef(row[0], row[1], row[2], row[3], row[8], row[7]) for row in rows]
-        for _plugin, answer in await lms.call_hook("lms_learner_facts", db=db, learners=refs):
+        answers = await lms.call_hook("lms_learner_facts", db=db, learners=refs, skip=answered_by)
+        for _plugin, answer in answers:
             for enrollment_id, values in answer.items():
                 facts[enrollment_id].update(values)
     no_facts: Mapping[str, Any] = {}

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import exists, func, or_
 from starlette.routing import BaseRoute
 
 from lms_graph import (
@@ -41,12 +42,13 @@ from lms_graph import (
     MigrationSource,
     Outcome,
     SQLExecutor,
+    facts_in_sql,
     hookimpl,
 )
 from lms_graph_plugins.certificates.graphql import extension, read_and_share
 from lms_graph_plugins.certificates.http import routes
 from lms_graph_plugins.certificates.issuing import holding, issue, revoke
-from lms_graph_plugins.certificates.tables import metadata
+from lms_graph_plugins.certificates.tables import certificates, metadata
 
 FACT = "certificates.latest"
 """Menu fact: the learner's latest attempt holds a valid certificate."""
@@ -94,7 +96,21 @@ async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef], actor_id: i
 # --- the menu ----------------------------------------------------------------------------
 
 
+def _holds_in_sql(learner: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``FACT`` as SQL, for a page of learners read with it (``facts_in_sql``): a held,
+    unexpired certificate of the learner's current attempt."""
+    return {
+        FACT: exists().where(
+            certificates.c.enrollment_id == learner["id"],
+            certificates.c.attempt_number == learner["attempt_number"],
+            certificates.c.revoked_at.is_(None),
+            or_(certificates.c.expires_at.is_(None), certificates.c.expires_at > func.now()),
+        )
+    }
+
+
 @hookimpl
+@facts_in_sql(_holds_in_sql)
 async def lms_learner_facts(
     db: SQLExecutor, learners: Sequence[LearnerRef]
 ) -> Mapping[int, Mapping[str, Any]]:
