@@ -378,9 +378,11 @@ def _leaf_sql(column: Any, form: str) -> Any:
         # What ``datetime.isoformat()`` gives for a UTC time: microseconds only when
         # there are some, always six digits; the offset as +00:00.
         utc = func.timezone(literal_column("'UTC'"), column)
-        micro = cast(func.date_part(literal_column("'microseconds'"), column), Integer) % 1000000
+        micro = cast(func.date_part(literal_column("'microseconds'"), column), Integer).op("%")(
+            literal_column("1000000")
+        )
         fraction = case(
-            (micro == 0, literal_column("''")),
+            (micro == literal_column("0"), literal_column("''")),
             else_=func.to_char(utc, literal_column("'.US'")),
         )
         seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
