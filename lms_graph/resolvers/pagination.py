@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, ColumnElement, Select, TypeDecorator, and_, literal, or_
@@ -202,11 +203,12 @@ async def keyset_page(
         build = lambda row: make(row._mapping)  # noqa: E731
     else:  # pragma: no cover - a programming error
         raise TypeError("keyset_page needs make or make_rows")
-    key_positions = [names.index(f"_k{i}") for i in range(len(keys))]
-    edges = [
-        EdgeRecord(build(row), [row[position] for position in key_positions])
-        for row in rows[:first]
-    ]
+    # The sort keys of a row, by position: a tuple from one C call per row.
+    positions = [names.index(f"_k{i}") for i in range(len(keys))]
+    key_values: Callable[[Any], Sequence[Any]] = (
+        itemgetter(*positions) if len(positions) > 1 else lambda row: (row[positions[0]],)
+    )
+    edges = [EdgeRecord(build(row), key_values(row)) for row in rows[:first]]
     return Page(
         edges=edges,
         page_info=PageInfoRecord(
