@@ -840,7 +840,11 @@ def _fields(draw: st.DrawFn, drawn: Drawn, fields: dict[str, Any], type_name: st
         end = draw(st.integers(start + 1, len(parts)))
         inner = " ".join(parts[start:end])
         kind = draw(st.sampled_from(["inline", "untyped", "node", "named"]))
-        if kind == "node" and type_name not in ("Enrollment", "User"):
+        node_fields = {"id", "__typename"}
+        if kind == "node" and (
+            type_name not in ("Enrollment", "User")
+            or not set(chosen[start:end]) <= node_fields  # only these are fields of Node
+        ):
             kind = "inline"
         directive = _directive(draw, drawn)
         if kind == "named":

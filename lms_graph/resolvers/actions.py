@@ -87,19 +87,30 @@ class FactsInSql:
     functions: tuple[SqlFacts, ...] = ()
 
     def column(self, learner: Mapping[str, Any]) -> Any:
-        """One column of JSON text: every fact by name, for the learner's columns."""
+        """One column of JSON text: every fact by name, for the learner's columns, in the
+        order pluggy calls the implementations (a name given twice keeps the last one,
+        as merging their answers does); ``jsonb_build_object`` takes at most 50 pairs,
+        so more are built in parts and concatenated."""
         pairs: list[Any] = []
         for function in self.functions:
             for name, expression in function(learner).items():
                 pairs += (literal(name, literal_execute=True), expression)
-        return cast(func.json_build_object(*pairs), Text).label("facts")
+        parts = [
+            func.jsonb_build_object(*pairs[start : start + 100])
+            for start in range(0, len(pairs), 100)
+        ]
+        combined: Any = parts[0] if parts else func.jsonb_build_object()
+        for part in parts[1:]:
+            combined = combined.op("||")(part)
+        return cast(combined, Text).label("facts")
 
 
 def facts_in_sql(lms: LMS, course_type: str) -> FactsInSql:
     """What ``lms_learner_facts`` implementations concerning ``course_type`` give as SQL."""
     plugins: list[object] = []
     functions: list[SqlFacts] = []
-    for implementation in lms.pm.hook.lms_learner_facts.get_hookimpls():
+    # In call order (pluggy calls the last registered first), as their answers merge.
+    for implementation in reversed(lms.pm.hook.lms_learner_facts.get_hookimpls()):
         function = sql_facts_of(implementation.function)
         if function is not None and concerns(implementation.function, (course_type,)):
             plugins.append(implementation.plugin)
