@@ -91,11 +91,18 @@ async def learners_of(
     if known:
         for enrollment_id, values in known.items():
             facts[enrollment_id].update(values)
+    # Implementations that answer about none of these learners' course types
+    # (``for_course_types``) are not asked, as a mass action does not ask them.
+    course_types = {row[3] for row in rows}
     implementations = lms.pm.hook.lms_learner_facts.get_hookimpls()
-    if rows and any(impl.plugin not in answered_by for impl in implementations):
+    skipped = [
+        *answered_by,
+        *(impl.plugin for impl in implementations if not concerns(impl.function, course_types)),
+    ]
+    if rows and any(impl.plugin not in skipped for impl in implementations):
         # Enrollment, user, course, course type, attempt ID, attempt number (``LearnerRow``).
         refs = [LearnerRef(row[0], row[1], row[2], row[3], row[8], row[7]) for row in rows]
-        answers = await lms.call_hook("lms_learner_facts", db=db, learners=refs, skip=answered_by)
+        answers = await lms.call_hook("lms_learner_facts", db=db, learners=refs, skip=skipped)
         for _plugin, answer in answers:
             for enrollment_id, values in answer.items():
                 facts[enrollment_id].update(values)
