@@ -36,9 +36,25 @@ from graphql import (
     GraphQLSchema,
     is_abstract_type,
 )
-from sqlalchemy import Integer, String, Text, case, cast, func, literal_column
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    case,
+    cast,
+    func,
+    literal_column,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.types import TypeEngine
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from lms_graph.caches import MISSING, IdentityCache
@@ -52,7 +68,6 @@ MAX_FIELDS = 50
 """``json_build_object`` takes at most 100 arguments."""
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-_PLAIN_SCALARS = frozenset({"String", "ID", "Int", "Float", "Boolean"})
 
 Shape = tuple[tuple[str, str, Any], ...]
 """An object's fields in response order: ``(response key, kind, payload)``."""
@@ -211,21 +226,29 @@ def _shape(
     return tuple(shape)
 
 
-def _format(kind: GraphQLLeafType) -> str:
-    """How a leaf's column becomes what the scalar outputs: as it is (text, numbers,
-    booleans, enums stored by member name), or a date or date-time as ISO text."""
+def _format(kind: GraphQLLeafType) -> Any:
+    """How a leaf's column becomes what the scalar outputs: text, numbers and booleans
+    as they are, an enum's stored member name as it is (the names its values have), a
+    date or date-time as ISO text. The column's type is checked when the SQL is built
+    (``_leaf_sql``)."""
     if isinstance(kind, GraphQLEnumType):
-        if any(value.value is None for value in kind.values.values()):
-            raise NotRendered(kind.name)
-        return "plain"
+        return ("enum", frozenset(kind.values))
     if isinstance(kind, GraphQLScalarType):
-        if kind.name in _PLAIN_SCALARS:
-            return "plain"
-        if kind.name == "Date":
-            return "date"
-        if kind.name == "DateTime":
-            return "datetime"
+        form = _SCALAR_FORMS.get(kind.name)
+        if form is not None:
+            return form
     raise NotRendered(kind.name)
+
+
+_SCALAR_FORMS = {
+    "String": "text",
+    "ID": "text",
+    "Int": "int",
+    "Float": "float",
+    "Boolean": "boolean",
+    "Date": "date",
+    "DateTime": "datetime",
+}
 
 
 # --- the menu, rendered in Python -----------------------------------------------------------
@@ -321,7 +344,10 @@ def _field_sql(kind: str, payload: Any, columns: Mapping[str, Any]) -> Any:
         return _leaf_sql(columns[name], form)
     if kind == "id":
         name, typename = payload
-        return _global_id_sql(typename, columns[name])
+        column = columns[name]
+        if not isinstance(_type_of(column), Integer):
+            raise NotRendered(name)
+        return _global_id_sql(typename, column)
     if kind == "object":
         prefix, nullable, sub = payload
         scope = {
@@ -371,10 +397,32 @@ def _text_literal(text: str) -> Any:
     return literal_column(f"'{text}'", String())
 
 
-def _leaf_sql(column: Any, form: str) -> Any:
+_COLUMN_TYPES: dict[str, tuple[type[TypeEngine[Any]], ...]] = {
+    "text": (String,),
+    "int": (Integer,),
+    "float": (Float, Numeric, Integer),
+    "boolean": (Boolean,),
+    "date": (Date,),
+    "datetime": (DateTime,),
+}
+"""The SQL types a column may have for each form: a column of another type (an integer
+for a ``String`` field, say) would give another JSON value than the executor's."""
+
+
+def _leaf_sql(column: Any, form: Any) -> Any:
+    if isinstance(form, tuple):  # ("enum", the GraphQL names of its values)
+        stored = _stored_enum(column)
+        if stored is None or not set(stored.enums) <= form[1]:
+            raise NotRendered("enum")
+        return column
+    kind = _type_of(column)
+    if isinstance(kind, Enum) or not isinstance(kind, _COLUMN_TYPES[form]):
+        raise NotRendered(form)
     if form == "date":
         return func.to_char(column, literal_column("'YYYY-MM-DD'"))
     if form == "datetime":
+        if not getattr(kind, "timezone", False):  # a naive time has no offset to print
+            raise NotRendered(form)
         # What ``datetime.isoformat()`` gives for a UTC time: microseconds only when
         # there are some, always six digits; the offset as +00:00.
         utc = func.timezone(literal_column("'UTC'"), column)
@@ -388,6 +436,28 @@ def _leaf_sql(column: Any, form: str) -> Any:
         seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
         return seconds.concat(fraction).concat(literal_column("'+00:00'"))
     return column
+
+
+def _type_of(column: Any) -> Any:
+    kind = column.type
+    return kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+
+
+def _stored_enum(column: Any) -> Enum | None:
+    """The ``Enum`` type a column stores member names by, looking through labels and
+    ``type_coerce`` (the page reads its enums as text); None if it is not one."""
+    seen = column
+    for _ in range(4):
+        kind = _type_of(seen)
+        if isinstance(kind, Enum):
+            return kind if kind.values_callable is None else None
+        inner = getattr(seen, "typed_expression", None)
+        if inner is None:
+            inner = getattr(seen, "element", None)
+        if inner is None:
+            return None
+        seen = inner
+    return None
 
 
 def _global_id_sql(typename: str, column: Any) -> Any:
