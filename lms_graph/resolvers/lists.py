@@ -10,6 +10,7 @@ from sqlalchemy import Enum, String, exists, func, literal, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from lms_graph import models as m
+from lms_graph.caches import MISSING, IdentityCache
 from lms_graph.context import Context
 from lms_graph.errors import BadInput
 from lms_graph.learners import (
@@ -242,18 +243,15 @@ async def course_learner_rows(
     ctx.viewer.require_manager(course.id)
     today = dt.datetime.now(dt.UTC).date()
     base, keys, count_query = _learners_page_parts(course.id, spec, today)
-    cache_key = (id(base), tuple(plain), rendered[0])
-    found = _ROW_QUERIES.get(cache_key)
-    if found is None or found[0] is not base:
+    key = (tuple(plain), rendered[0])
+    query = _ROW_QUERIES.get(base, key)
+    if query is MISSING:
         columns = rendered[1](base.selected_columns)
         query = None
         if columns is not None:
             selected = [base.selected_columns[name] for name in plain]
             query = base.with_only_columns(*selected, *columns, maintain_column_froms=True)
-        if len(_ROW_QUERIES) >= _PAGE_PARTS_SIZE:
-            _ROW_QUERIES.clear()
-        found = _ROW_QUERIES[cache_key] = (base, query)
-    query = found[1]
+        _ROW_QUERIES.put(base, query, key)
     if query is None:
         return None
     return await _page(
@@ -273,9 +271,9 @@ def _as_tuple(_names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
     return tuple
 
 
-_ROW_QUERIES: dict[tuple[Any, ...], tuple[AnySelect, AnySelect | None]] = {}
+_ROW_QUERIES: IdentityCache[AnySelect | None] = IdentityCache(256)
 """``course_learner_rows``' statements, by page query (kept alive here), columns and
-rendered selection."""
+rendered selection; None where the selection cannot be rendered on that page."""
 
 _PageParts = tuple[AnySelect, list[SortKey], AnySelect]
 _PAGE_PARTS: dict[tuple[Any, ...], _PageParts] = {}

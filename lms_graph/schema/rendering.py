@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -55,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeEngine
+from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from lms_graph.caches import MISSING, IdentityCache
@@ -179,6 +181,16 @@ def _applies(schema: GraphQLSchema, condition: str | None, parent: GraphQLObject
     return found is not None and is_abstract_type(found) and schema.is_sub_type(found, parent)
 
 
+def _field(parent: GraphQLObjectType, name: str) -> tuple[GraphQLField, StrawberryField]:
+    """The field ``name`` of ``parent`` and the strawberry field behind it, when it takes
+    no arguments; ``NotRendered`` otherwise."""
+    field_def = parent.fields.get(name)
+    definition = None if field_def is None else definition_of(field_def)
+    if field_def is None or definition is None or field_def.args:
+        raise NotRendered(name)
+    return field_def, definition
+
+
 def _unwrap(kind: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
     if isinstance(kind, GraphQLNonNull):
         return kind.of_type, False
@@ -198,10 +210,7 @@ def _shape(
         if name == "__typename":
             shape.append((key, "typename", parent.name))
             continue
-        field_def = parent.fields.get(name)
-        definition = None if field_def is None else definition_of(field_def)
-        if field_def is None or definition is None or field_def.args:
-            raise NotRendered(name)
+        field_def, definition = _field(parent, name)
         kind, nullable = _unwrap(field_def.type)
         spec = metadata(definition).get(SQL_FIELD)
         if top and metadata(definition).get(MENU_FIELD):
@@ -253,9 +262,6 @@ _SCALAR_FORMS = {
 
 # --- the menu, rendered in Python -----------------------------------------------------------
 
-MenuShape = tuple[tuple[str, str | None, Any, bool], ...]
-"""``(response key, attribute or None for __typename, leaf type, nullable)``."""
-
 
 def _menu_shape(schema: GraphQLSchema, kind: GraphQLOutputType, selections: Sequence[Any]) -> Any:
     if not isinstance(kind, GraphQLList):
@@ -268,10 +274,7 @@ def _menu_shape(schema: GraphQLSchema, kind: GraphQLOutputType, selections: Sequ
         if name == "__typename":
             shape.append((key, None, item.name, True))
             continue
-        field_def = item.fields.get(name)
-        definition = None if field_def is None else definition_of(field_def)
-        if field_def is None or definition is None or field_def.args:
-            raise NotRendered(name)
+        field_def, definition = _field(item, name)
         leaf, nullable = _unwrap(field_def.type)
         attribute = plain_attribute(field_def, definition)
         if attribute is None or not isinstance(leaf, GraphQLLeafType):
@@ -360,7 +363,7 @@ def _field_sql(kind: str, payload: Any, columns: Mapping[str, Any]) -> Any:
     if kind == "list":
         spec, sub = payload
         rows = spec.rows(columns)
-        item = _object_sql(sub, _Columns(rows.columns))
+        item = _object_sql(sub, rows.columns)
         aggregated = func.json_agg(aggregate_order_by(item, *rows.order_by))
         return (
             func.coalesce(aggregated, literal_column("'[]'::json"))
@@ -373,22 +376,6 @@ def _field_sql(kind: str, payload: Any, columns: Mapping[str, Any]) -> Any:
 
 def _items(columns: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return [(name, columns[name]) for name in columns.keys()]  # noqa: SIM118 - not a dict
-
-
-class _Columns(Mapping[str, Any]):
-    """A table's ``.c`` (or any mapping) as a mapping of column names."""
-
-    def __init__(self, columns: Any) -> None:
-        self._columns = columns
-
-    def __getitem__(self, key: str) -> Any:
-        return self._columns[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._columns.keys())
-
-    def __len__(self) -> int:
-        return len(self._columns)
 
 
 def _text_literal(text: str) -> Any:
