@@ -268,25 +268,37 @@ async def _claim(
                 else_=m.Enrollment.attempt_number,
             )
         )
-    as_read: ColumnElement[bool]
+    ids = [learner.enrollment_id for learner in learners]
     if tx.lms.db.is_sqlite:
         # The write transaction began IMMEDIATE and read the learners itself: no one else
-        # wrote since, so every learner is still as read (the IDs are enough).
-        as_read = ids_in(m.Enrollment.id, [learner.enrollment_id for learner in learners])
-    else:
-        as_read = pairs_in(
-            m.Enrollment.id,
-            m.Enrollment.version,
-            [(learner.enrollment_id, learner.version) for learner in learners],
+        # wrote since, so every learner is still as read (the IDs are enough), and the
+        # count of rows updated says so without RETURNING them (which costs SQLite as
+        # much again as the update: it buffers every row returned).
+        done = await tx.db.execute(
+            update(m.Enrollment).where(ids_in(m.Enrollment.id, ids)).values(**values)
         )
-        # Rows are locked in ID order, so runs over overlapping learners queue behind
-        # each other instead of deadlocking (SQLite has one writer at a time anyway).
-        locked = (
-            select(m.Enrollment.id).where(as_read).order_by(m.Enrollment.id).with_for_update()
-        ).cte("locked")
-        as_read = m.Enrollment.id.in_(select(locked.c.id))
+        if done.rowcount == len(ids):
+            return set(ids), frozenset(moving)
+        # Something of this transaction removed some of them (a hook): those not here.
+        rows = await tx.db.execute(select(m.Enrollment.id).where(ids_in(m.Enrollment.id, ids)))
+        claimed = set(rows.scalars().all())
+        return claimed, frozenset(claimed.intersection(moving))
+    as_read = pairs_in(
+        m.Enrollment.id,
+        m.Enrollment.version,
+        [(learner.enrollment_id, learner.version) for learner in learners],
+    )
+    # Rows are locked in ID order, so runs over overlapping learners queue behind each
+    # other instead of deadlocking (SQLite has one writer at a time anyway); the update
+    # joins the locked rows (``IN`` would make PostgreSQL deduplicate them first).
+    locked = (
+        select(m.Enrollment.id).where(as_read).order_by(m.Enrollment.id).with_for_update()
+    ).cte("locked")
     rows = await tx.db.execute(
-        update(m.Enrollment).where(as_read).values(**values).returning(m.Enrollment.id)
+        update(m.Enrollment)
+        .where(m.Enrollment.id == locked.c.id)
+        .values(**values)
+        .returning(m.Enrollment.id)
     )
     claimed = set(rows.scalars().all())
     return claimed, frozenset(claimed.intersection(moving))
