@@ -414,6 +414,63 @@ async def test_a_course_type_withholding_is_asked_on_rows_when_no_facts_exist_an
         await service.close()
 
 
+class Remover:
+    """A veto that vetoes no one but deletes one learner's enrollment inside the run's
+    transaction: the learner is gone before the claim."""
+
+    def __init__(self) -> None:
+        self.remove: int | None = None
+
+    @hookimpl
+    async def lms_veto_action(
+        self, db: Any, learners: Sequence[MenuLearner]
+    ) -> Mapping[int, Outcome] | None:
+        if self.remove is not None:
+            await db.execute(m.Enrollment.__table__.delete().where(m.Enrollment.id == self.remove))
+        return None
+
+
+async def test_a_learner_gone_before_the_claim_is_stale_and_the_rest_run(
+    gql: GraphQLClient, world: World, database_url: str, events: EventLog
+) -> None:
+    """The claim says which learners it bumped: on SQLite by the count of rows updated
+    (every learner read is there under BEGIN IMMEDIATE), then, only when the count falls
+    short, by which of them remain; on PostgreSQL by the rows it returns."""
+    remover = Remover()
+    service = LMS(make_settings(database_url, plugins=("self_paced",)), plugins=[remover, events])
+    try:
+        admin = await world.admin()
+        course = await world.course()
+        ids = pks(await cohort(gql, world, course, admin, ["NOT_STARTED", "STARTED", "STARTED"]))
+        remover.remove = ids[1]
+        before = await snapshot(service, ids)
+        viewer = await viewer_of(service, admin)
+        result = await run_action(
+            service, viewer, ActionRequest("mark_complete", course_id=course.id)
+        )
+        assert [(o.status, o.code) for _, o in result.outcomes] == [
+            (OutcomeStatus.OK, None),
+            (OutcomeStatus.SKIPPED, "STALE"),
+            (OutcomeStatus.OK, None),
+        ]
+        (run,) = [event.data for event in events.events if event.name == "action_run"]
+        assert (run["succeeded"], run["skipped"], run["enrollment_ids"]) == (
+            2,
+            1,
+            [ids[0], ids[2]],
+        )
+        after = await snapshot(service, ids)
+        assert after[1] == (None, None, None, None)
+        for kept in (0, 2):
+            version, *_ = after[kept][0]
+            assert version == before[kept][0][0] + 1  # bumped once
+            assert [attempt[1] for attempt in after[kept][1]] == [LearnerState.COMPLETED]
+            line = ("mark_complete", "Marked as complete.", None, None)
+            assert after[kept][3] == [*(before[kept][3] or []), line]
+    finally:
+        await service.close()
+
+
 async def test_every_plain_state_rule_says_what_its_states_say(lms: LMS) -> None:
     """``applies_in_states`` must be exactly the action's ``applies``: the fast path
     decides by one, menus by the other."""

@@ -28,6 +28,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Integer, Select, case, func, insert, literal, select, update
@@ -335,8 +336,15 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
             if replayed is not None:
                 return replayed
             params = validate_params(action, request.params, tx.now.date())
-            result = await _run(tx, action, request, params)
-            tally = Counter(outcome.status for _, outcome in result.outcomes)
+            result, all_ok = await _run(tx, action, request, params)
+            if all_ok is not None:  # the usual mass run: no pass over its outcomes
+                tally = Counter({OutcomeStatus.OK: len(all_ok)})
+                succeeded = list(all_ok)
+            else:
+                tally = Counter(outcome.status for _, outcome in result.outcomes)
+                succeeded = [
+                    eid for eid, outcome in result.outcomes if outcome.status is OutcomeStatus.OK
+                ]
             tx.emit(
                 "action_run",
                 action=action.key,
@@ -344,9 +352,7 @@ async def run_action(lms: LMS, viewer: Viewer, request: ActionRequest) -> RunRes
                 succeeded=tally[OutcomeStatus.OK],
                 skipped=tally[OutcomeStatus.SKIPPED],
                 failed=tally[OutcomeStatus.FAILED],
-                enrollment_ids=[
-                    eid for eid, outcome in result.outcomes if outcome.status is OutcomeStatus.OK
-                ],
+                enrollment_ids=succeeded,
             )
             if request.idempotency_key is not None and not request.dry_run:
                 await tx.db.execute(
@@ -380,7 +386,8 @@ their course types."""
 
 async def _run(
     tx: Tx, action: ActionDefinition, request: ActionRequest, params: dict[str, Any]
-) -> RunResult:
+) -> tuple[RunResult, list[int] | None]:
+    """The run's result, and the targets in order when every outcome is OK (else None)."""
     decided: Decided | list[int] | None = None
     if decided_in_sql(tx.lms, action):
         decided = await _decide_by_state(tx, action, request)
@@ -433,21 +440,33 @@ async def _run(
         if rest:
             for eid, outcome in (await action.run(context, rest) or {}).items():
                 outcomes[eid] = outcome
-    ok = [
-        row.enrollment_id
-        for row in rows_of(runnable)
-        if outcomes.get(row.enrollment_id, OK).status is OutcomeStatus.OK
-    ]
+    # No outcome set: every target was found, applied, claimed and run, each OK (every
+    # other path leaves an outcome), and the run's learners are the targets in order.
+    all_ok = ids if not outcomes else None
+    ok = (
+        all_ok
+        if all_ok is not None
+        else [
+            row.enrollment_id
+            for row in rows_of(runnable)
+            if outcomes.get(row.enrollment_id, OK).status is OutcomeStatus.OK
+        ]
+    )
     if action.summary is not None:
         summary = action.summary(params)
         await record_history_for(
             tx, ok, action.key, summary, note=request.note, details=_jsonable(params)
         )
-    return RunResult(
+    result = RunResult(
         action=action.key,
         dry_run=request.dry_run,
-        outcomes=[(eid, outcomes.get(eid, OK)) for eid in ids],
+        outcomes=(
+            list(zip(ids, repeat(OK)))
+            if all_ok is not None
+            else [(eid, outcomes.get(eid, OK)) for eid in ids]
+        ),
     )
+    return result, all_ok
 
 
 async def _decide_per_learner(

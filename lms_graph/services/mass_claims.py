@@ -146,10 +146,18 @@ async def read_learners(
     )
     kinds = {course.id: (course[1], CourseKind(course[2])) for course in courses}
     states, new = _STATES, tuple.__new__  # the NamedTuple's own __new__ is Python code
-    return LearnerColumns(
-        [
+    if len(kinds) == 1:  # the usual run, on one course: its type and kind as constants
+        ((course_type, course_kind),) = kinds.values()
+        rows = [
+            new(
+                LearnerRow,
+                (eid, version, states[state], user, course, course_type, course_kind, attempt, n),
+            )
+            for eid, version, state, user, course, attempt, n in read
+        ]
+    else:
+        rows = [
             new(LearnerRow, (eid, version, states[state], user, course, *kinds[course], attempt, n))
             for eid, version, state, user, course, attempt, n in read
-        ],
-        details,
-    )
+        ]
+    return LearnerColumns(rows, details)
