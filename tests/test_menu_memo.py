@@ -9,11 +9,14 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import pytest
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete
 
 from bench.queries import LMS_QUERY_ACTIONS
 from lms_graph import Outcome, for_course_types, hookimpl
+from lms_graph.app import create_app
 from lms_graph.core import LMS
 from lms_graph.services import menus
 from lms_graph.services.menu_memo import MenuMemo
@@ -253,6 +256,167 @@ async def test_withholding_is_asked_only_for_the_course_types_it_concerns(
         for eid in ids:
             keys = [action.key for action in found[eid]]
             assert ("view_history" in keys) is not asked
+            assert "remove" in keys
+    finally:
+        await service.close()
+
+
+# --- menus of rows: a MenuLearner only for a row the rules are traced on -----------------
+
+ROW_COLUMNS = {
+    "enrollment_id": 0,
+    "user_id": 1,
+    "course_id": 2,
+    "state": 3,
+    "has_quiz": 4,
+    "attempt_number": 5,
+    "attempt_id": 6,
+    "version": 7,
+    "is_instructor": 8,
+    "has_chapters": 9,
+    "facts": 10,
+}
+
+
+def _row(learner: MenuLearner) -> tuple[Any, ...]:
+    """The learner as a page's row holds it: the state as stored, the facts as JSON text."""
+    return (
+        *(getattr(learner, name) for name in list(ROW_COLUMNS)[:10]),
+        orjson.dumps(dict(learner.facts)).decode(),
+    )
+
+
+class LearnerOf:
+    """Rows back to learners (as the page does), counting the learners built."""
+
+    def __init__(self, kind: CourseKind = CourseKind.COURSE) -> None:
+        self.kind = kind
+        self.built = 0
+
+    def __call__(self, row: Sequence[Any]) -> MenuLearner:
+        self.built += 1
+        names = list(ROW_COLUMNS)[:10]
+        values = dict(zip(names, row, strict=False))
+        values["state"] = LearnerState(values["state"])
+        return _learner(
+            values.pop("enrollment_id"),
+            values.pop("state"),
+            course_kind=self.kind,
+            facts=orjson.loads(row[10]),
+            **values,
+        )
+
+
+def test_rows_alike_in_what_the_rules_read_build_one_learner() -> None:
+    rule = Counted(lambda learner: learner.state is not S.COMPLETED)
+    memo = MenuMemo([_action("open", rule)])
+    states = [S.NOT_STARTED, S.STARTED, S.IN_PROGRESS, S.COMPLETED] * 25
+    learner_of = LearnerOf()
+    found = memo.menus_of_rows(
+        [_row(_learner(eid, state)) for eid, state in enumerate(states)], ROW_COLUMNS, learner_of
+    )
+    assert learner_of.built == rule.calls == 4
+    assert [bool(menu) for menu in found] == [state is not S.COMPLETED for state in states]
+    assert all(menu is found[0] for menu in found[0::4])
+
+
+def test_a_rule_reading_a_learners_own_field_builds_every_row() -> None:
+    rule = Counted(lambda learner: learner.enrollment_id % 3 == 0)
+    memo = MenuMemo([_action("third", rule)])
+    learner_of = LearnerOf()
+    found = memo.menus_of_rows(
+        [_row(_learner(eid, S.STARTED)) for eid in range(30)], ROW_COLUMNS, learner_of
+    )
+    assert [bool(menu) for menu in found] == [eid % 3 == 0 for eid in range(30)]
+    assert learner_of.built == 30
+
+
+@pytest.mark.parametrize("kind", list(CourseKind))
+def test_menus_of_rows_match_the_rules_one_by_one(kind: CourseKind) -> None:
+    """The rules of ``test_menus_match_the_rules_one_by_one_over_many_learners`` over rows
+    of one course (its kind the same for all), facts keyed by their JSON text."""
+    actions = [
+        _action("quiz", lambda learner: learner.has_quiz and learner.state is not S.COMPLETED),
+        _action(
+            "cert", lambda learner: learner.state is S.COMPLETED and bool(learner.facts.get("c"))
+        ),
+        _action("second", lambda learner: learner.attempt_number > 1 or learner.is_instructor),
+        _action("curriculum", lambda learner: learner.course_kind is CourseKind.CURRICULUM),
+        _action("kept", lambda learner: "k" in learner.facts and learner.has_chapters),
+        _action("every", lambda learner: True),
+    ]
+    rng = random.Random(11)
+    learners = [
+        _learner(
+            eid,
+            rng.choice(list(S)),
+            has_quiz=rng.random() < 0.5,
+            attempt_number=rng.choice([1, 1, 2]),
+            is_instructor=rng.random() < 0.2,
+            course_kind=kind,
+            has_chapters=rng.random() < 0.8,
+            facts=rng.choice([{}, {"c": 1}, {"c": 0}, {"k": None}, {"c": True, "k": 2}]),
+        )
+        for eid in range(400)
+    ]
+    learner_of = LearnerOf(kind)
+    found = MenuMemo(actions).menus_of_rows(
+        [_row(learner) for learner in learners], ROW_COLUMNS, learner_of
+    )
+    for learner, menu in zip(learners, found, strict=True):
+        assert [action.key for action in menu] == _direct(actions, learner)
+    # Never two learners built for rows alike in every column but their own IDs.
+    alike = {
+        _row(learner)[3:5] + _row(learner)[8:] + (learner.attempt_number,) for learner in learners
+    }
+    assert learner_of.built <= len(alike) < len(learners)
+
+
+PAGE_MENUS = """
+query ($course: ID!) {
+  course(id: $course) {
+    learners(first: 100) { edges { node { id availableActions { key label } } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("who", ["admin", "instructor"])
+async def test_a_page_withholds_and_reaches_as_the_services_do(
+    who: str, world: World, database_url: str
+) -> None:
+    """A page's menus (rendered by PostgreSQL; the ordinary path on SQLite) keep what
+    ``lms_withhold_actions`` takes out and, for an instructor, what ``lms_action_reach``
+    does, learner by learner, exactly as ``menus.menus`` has them."""
+    plugin = Withhold()
+    service = LMS(
+        make_settings(database_url, plugins=("self_paced", "certificates")), plugins=[plugin]
+    )
+    try:
+        admin = await world.admin()
+        course = await world.course("Withheld")
+        instructor = await world.user("Ines Instructor")
+        await world.instructor(course, instructor)
+        people = [await world.user(f"Learner {i}") for i in range(6)]
+        ids = await world.assign(course, people, admin)
+        actor = admin if who == "admin" else instructor
+        transport = ASGITransport(app=create_app(lms=service))
+        async with AsyncClient(transport=transport, base_url="http://t") as http:
+            data = await GraphQLClient(http).data(
+                PAGE_MENUS, {"course": gid("Course", course.id)}, actor.token
+            )
+        page = {
+            edge["node"]["id"]: [action["key"] for action in edge["node"]["availableActions"]]
+            for edge in data["course"]["learners"]["edges"]
+        }
+        viewer = await viewer_of(service, actor)
+        async with service.db.reader() as conn:
+            found = await menus.menus(service, conn, viewer, ids)
+        assert plugin.seen
+        for eid in ids:
+            keys = page[gid("Enrollment", eid)]
+            assert keys == [action.key for action in found[eid]]
+            assert "view_history" not in keys
             assert "remove" in keys
     finally:
         await service.close()

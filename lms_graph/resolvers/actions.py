@@ -13,7 +13,7 @@ from lms_graph.context import Context
 from lms_graph.hook_scope import SqlFacts, concerns, sql_facts_of
 from lms_graph.records import CourseRecord, EnrollmentRecord
 from lms_graph.services import menus
-from lms_graph.values import ActionDefinition, LearnerState
+from lms_graph.values import ActionDefinition, LearnerState, MenuLearner
 
 if TYPE_CHECKING:
     from lms_graph.core import LMS
@@ -118,40 +118,84 @@ def facts_in_sql(lms: LMS, course_type: str) -> FactsInSql:
     return FactsInSql(tuple(plugins), tuple(functions))
 
 
+_MENU_FIELDS = {
+    "enrollment_id": 0,
+    "user_id": 1,
+    "course_id": 2,
+    "state": 3,
+    "has_quiz": 4,
+    "attempt_number": 5,
+    "attempt_id": 6,
+    "version": 7,
+    "is_instructor": 8,
+    "has_chapters": 9,
+}
+"""The ``MenuLearner`` field each of ``MENU_COLUMNS`` gives, by column index."""
+
+_NO_FACTS: Mapping[str, Any] = {}
+
+
 async def menus_of_rows(
     ctx: Context,
     course: CourseRecord,
     rows: Sequence[Sequence[Any]],
     facts: FactsInSql = FactsInSql(),
-) -> Mapping[int, Sequence[ActionDefinition]]:
+) -> Sequence[Sequence[ActionDefinition]]:
     """The menus of a page of a course's learners read as ``MENU_COLUMNS`` (the state
     as stored), then, when ``facts`` has functions, their facts (``FactsInSql.column``),
-    by enrollment ID: only the other plugins' facts hooks run."""
-    learner_rows: list[menus.LearnerRow] = [
-        (
-            row[0],
-            row[1],
-            row[2],
-            course.course_type,
-            course.kind,
-            LearnerState(row[3]),
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            row[9],
+    in row order. When no other plugin's facts hook concerns the course type, a
+    ``MenuLearner`` is built only where a rule or a hook looks at one; otherwise the
+    other plugins' facts hooks run for the page."""
+    course_type, kind, is_admin = course.course_type, course.kind, ctx.viewer.is_admin
+    facts_at = len(MENU_COLUMNS) if facts.functions else None
+    skipped = menus.unasked_facts(ctx.lms, (course_type,), facts.plugins)
+    if menus.facts_asked(ctx.lms, skipped):
+        learner_rows: list[menus.LearnerRow] = [
+            (
+                row[0],
+                row[1],
+                row[2],
+                course_type,
+                kind,
+                LearnerState(row[3]),
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+            )
+            for row in rows
+        ]
+        known = None if facts_at is None else {row[0]: orjson.loads(row[facts_at]) for row in rows}
+        learners = await menus.learners_of(
+            ctx.lms, ctx.db, ctx.viewer, learner_rows, known, facts.plugins
         )
-        for row in rows
-    ]
-    known = None
-    if facts.functions:
-        start = len(MENU_COLUMNS)
-        known = {row[0]: orjson.loads(row[start]) for row in rows}
-    learners = await menus.learners_of(
-        ctx.lms, ctx.db, ctx.viewer, learner_rows, known, facts.plugins
+        found = await menus.menus_for(ctx.lms, ctx.db, ctx.viewer, learners)
+        return [found.get(row[0], ()) for row in rows]
+
+    def learner_of(row: Sequence[Any]) -> MenuLearner:
+        return MenuLearner(
+            enrollment_id=row[0],
+            user_id=row[1],
+            course_id=row[2],
+            course_type=course_type,
+            course_kind=kind,
+            state=LearnerState(row[3]),
+            has_quiz=bool(row[4]),
+            attempt_number=row[5],
+            attempt_id=row[6],
+            version=row[7],
+            viewer_is_admin=is_admin,
+            facts=_NO_FACTS if facts_at is None else orjson.loads(row[facts_at]),
+            is_instructor=bool(row[8]),
+            has_chapters=bool(row[9]),
+        )
+
+    columns = _MENU_FIELDS if facts_at is None else {**_MENU_FIELDS, "facts": facts_at}
+    return await menus.menus_of_rows(
+        ctx.lms, ctx.db, ctx.viewer, course.id, course_type, rows, columns, learner_of
     )
-    return await menus.menus_for(ctx.lms, ctx.db, ctx.viewer, learners)
 
 
 async def prefetch_menus(ctx: Context, enrollments: Sequence[EnrollmentRecord]) -> None:

@@ -116,7 +116,7 @@ async def _rendered_page(
     if page is None:
         return None
     rows = page.nodes
-    menus = await actions.menus_of_rows(ctx, course, rows, facts) if menu and rows else None
+    menus = await actions.menus_of_rows(ctx, course, rows, facts) if menu else ()
     start = len(plain) + (1 if facts.functions else 0)
     nodes = rendering.embed(shape, rows, start, menus)
     if nodes is None:

@@ -469,28 +469,31 @@ def embed(
     shape: Shape,
     rows: Sequence[Sequence[Any]],
     start: int,
-    menus: Mapping[int, Sequence[Any]] | None = None,
+    menus: Sequence[Sequence[Any]] = (),
 ) -> list[orjson.Fragment] | None:
     """Each row's node as JSON (``orjson.Fragment``): its pieces from column ``start`` on,
-    each menu of the shape (``menus`` by the row's first column, the enrollment ID)
-    spliced in between them; None when a menu holds a value the executor would refuse
-    (the page then takes the ordinary path, which reports it)."""
+    each menu of the shape (``menus``, one per row) spliced in between them; None when a
+    menu holds a value the executor would refuse (the page then takes the ordinary path,
+    which reports it)."""
     keys = [(key, payload) for key, kind, payload in shape if kind == "menu"]
     if not keys:
         return [orjson.Fragment(row[start]) for row in rows]
-    rendered: dict[tuple[int, str], tuple[Sequence[Any], str]] = {}
+    # Each distinct menu's JSON once (learners alike share one menu object, and ``menus``
+    # keeps every one alive, so an id is not reused while this runs).
+    rendered: dict[int, list[str]] = {}
     nodes: list[orjson.Fragment] = []
-    for row in rows:
-        menu = (menus or {}).get(row[0], ())
+    pieces = range(start + 1, start + 1 + len(keys))
+    for row, menu in zip(rows, menus or [()] * len(rows), strict=True):
+        texts = rendered.get(id(menu))
+        if texts is None:
+            try:
+                texts = rendered[id(menu)] = [
+                    f'"{key}":{menu_json(menu_shape, menu).decode()}' for key, menu_shape in keys
+                ]
+            except NotRendered:
+                return None
         parts = [row[start][1:-1]]
-        for index, (key, menu_shape) in enumerate(keys, start=1):
-            found = rendered.get((id(menu), key))
-            if found is None or found[0] is not menu:
-                try:
-                    json = menu_json(menu_shape, menu).decode()
-                except NotRendered:
-                    return None
-                found = rendered[id(menu), key] = (menu, f'"{key}":{json}')
-            parts += (found[1], row[start + index][1:-1])
-        nodes.append(orjson.Fragment("{" + ", ".join(part for part in parts if part) + "}"))
+        for text, index in zip(texts, pieces, strict=True):
+            parts += (text, row[index][1:-1])
+        nodes.append(orjson.Fragment("{" + ", ".join(filter(None, parts)) + "}"))
     return nodes

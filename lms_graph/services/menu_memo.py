@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from lms_graph.values import ActionDefinition, MenuLearner
@@ -125,6 +125,13 @@ def _key_of(reads: Reads) -> Key:
     return key
 
 
+RowKey = Callable[[Sequence[Any]], Hashable]
+
+
+def _constant(_row: Sequence[Any]) -> Hashable:
+    return ()
+
+
 class MenuMemo:
     """The menus of one course type's actions for the learners of one request (the
     facts keyed by identity live as long as the learners handed in)."""
@@ -159,6 +166,36 @@ class MenuMemo:
             entry = self.known[reads] = (_key_of(reads), {})
         with contextlib.suppress(TypeError):
             entry[1][entry[0](learner)] = found
+        return found
+
+    def menus_of_rows(
+        self,
+        rows: Sequence[Sequence[Any]],
+        columns: Mapping[str, int],
+        learner_of: Callable[[Sequence[Any]], MenuLearner],
+    ) -> list[Menu]:
+        """The menus of learners read as rows, in row order, building a ``MenuLearner``
+        (``learner_of``) only for a row the rules are traced on. ``columns``: the row's
+        index of each ``MenuLearner`` field that varies from row to row, ``facts``
+        included (a column whose equal values give equal facts, such as their JSON
+        text); every field without a column must be the same for all the rows."""
+        keys: dict[tuple[int, ...], tuple[RowKey, dict[Hashable, Menu]]] = {}
+        found: list[Menu] = []
+        for row in rows:
+            for key, menus in keys.values():
+                menu = menus.get(key(row))
+                if menu is not None:
+                    break
+            else:
+                (names, facts_read, whole_facts), menu = self._traced(learner_of(row))
+                read = [*names, "facts"] if facts_read or whole_facts else names
+                indexes = tuple(sorted({columns[name] for name in read if name in columns}))
+                entry = keys.get(indexes)
+                if entry is None:
+                    key = itemgetter(*indexes) if indexes else _constant
+                    entry = keys[indexes] = (key, {})
+                entry[1][entry[0](row)] = menu
+            found.append(menu)
         return found
 
     def _traced(self, learner: MenuLearner) -> tuple[Reads, Menu]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
@@ -75,6 +75,28 @@ async def load_learners(
     return await learners_of(lms, db, viewer, rows)
 
 
+def unasked_facts(
+    lms: LMS, course_types: Collection[str], answered_by: Collection[object] = ()
+) -> list[object]:
+    """The plugins whose ``lms_learner_facts`` is not asked about learners of
+    ``course_types``: those ``answered_by`` (their facts were read as SQL) and those that
+    answer about none of these course types (``for_course_types``), as a mass action
+    does not ask them."""
+    return [
+        *answered_by,
+        *(
+            impl.plugin
+            for impl in lms.pm.hook.lms_learner_facts.get_hookimpls()
+            if impl.plugin not in answered_by and not concerns(impl.function, course_types)
+        ),
+    ]
+
+
+def facts_asked(lms: LMS, skipped: Collection[object]) -> bool:
+    """Whether an implementation of ``lms_learner_facts`` is left once ``skipped``'s are."""
+    return any(impl.plugin not in skipped for impl in lms.pm.hook.lms_learner_facts.get_hookimpls())
+
+
 async def learners_of(
     lms: LMS,
     db: SQLExecutor,
@@ -91,15 +113,8 @@ async def learners_of(
     if known:
         for enrollment_id, values in known.items():
             facts[enrollment_id].update(values)
-    # Implementations that answer about none of these learners' course types
-    # (``for_course_types``) are not asked, as a mass action does not ask them.
-    course_types = {row[3] for row in rows}
-    implementations = lms.pm.hook.lms_learner_facts.get_hookimpls()
-    skipped = [
-        *answered_by,
-        *(impl.plugin for impl in implementations if not concerns(impl.function, course_types)),
-    ]
-    if rows and any(impl.plugin not in skipped for impl in implementations):
+    skipped = unasked_facts(lms, {row[3] for row in rows}, answered_by)
+    if rows and facts_asked(lms, skipped):
         # Enrollment, user, course, course type, attempt ID, attempt number (``LearnerRow``).
         refs = [LearnerRef(row[0], row[1], row[2], row[3], row[8], row[7]) for row in rows]
         answers = await lms.call_hook("lms_learner_facts", db=db, learners=refs, skip=skipped)
@@ -181,6 +196,13 @@ def menus_of(lms: LMS, viewer: Viewer, learners: Mapping[int, MenuLearner]) -> d
     return found
 
 
+def _withholding_concerns(lms: LMS, course_type: str) -> bool:
+    return any(
+        concerns(impl.function, (course_type,))
+        for impl in lms.pm.hook.lms_withhold_actions.get_hookimpls()
+    )
+
+
 def _withholding(lms: LMS, learners: Iterable[MenuLearner]) -> list[MenuLearner]:
     """The learners of course types some ``lms_withhold_actions`` implementation concerns
     (``for_course_types``): the others' menus are not asked about."""
@@ -207,7 +229,18 @@ async def menus_for(
     """``menus_of``, less what the learners' course types withhold
     (``lms_withhold_actions``) and the actions that would write, for a learner, to
     courses this viewer does not manage (``lms_action_reach``; not asked for admins)."""
-    found = menus_of(lms, viewer, learners)
+    return await _trimmed(lms, db, viewer, learners, menus_of(lms, viewer, learners))
+
+
+async def _trimmed(
+    lms: LMS,
+    db: SQLExecutor,
+    viewer: Viewer,
+    learners: Mapping[int, MenuLearner],
+    found: dict[int, Menu],
+) -> dict[int, Menu]:
+    """``found`` less what ``lms_withhold_actions`` and ``lms_action_reach`` take out
+    (``menus_for``); ``learners`` holds at least each learner offered something."""
     distinct = {id(entries): entries for entries in found.values()}.values()
     offered = [learners[eid] for eid, entries in found.items() if entries]
     dropped: dict[int, set[str]] = {}
@@ -227,6 +260,31 @@ async def menus_for(
     for eid, keys_out in dropped.items():
         found[eid] = tuple(action for action in found[eid] if action.key not in keys_out)
     return _shared(found)
+
+
+async def menus_of_rows(
+    lms: LMS,
+    db: SQLExecutor,
+    viewer: Viewer,
+    course_id: int,
+    course_type: str,
+    rows: Sequence[Sequence[Any]],
+    columns: Mapping[str, int],
+    learner_of: Callable[[Sequence[Any]], MenuLearner],
+) -> list[Menu]:
+    """``menus_for`` the rows of a page of one course's learners, in row order, whose
+    facts were all read with them (``columns``, ``learner_of``: ``MenuMemo.menus_of_rows``):
+    a ``MenuLearner`` is built for a row the rules are traced on, and for the learners
+    handed to ``lms_withhold_actions`` or ``lms_action_reach`` when those are asked."""
+    if not rows or not viewer.manages(course_id):
+        return [()] * len(rows)
+    found = MenuMemo(lms.menu_actions(course_type)).menus_of_rows(rows, columns, learner_of)
+    if viewer.is_admin and not _withholding_concerns(lms, course_type):
+        return found
+    ids = [row[0] for row in rows]
+    learners = {row[0]: learner_of(row) for row, menu in zip(rows, found, strict=True) if menu}
+    trimmed = await _trimmed(lms, db, viewer, learners, dict(zip(ids, found, strict=True)))
+    return [trimmed[eid] for eid in ids]
 
 
 async def menus(
