@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import func, literal, or_, select
 from starlette.routing import BaseRoute
 
 from lms_graph import (
@@ -98,11 +98,12 @@ async def lms_on_incomplete(db: Any, learners: Sequence[LearnerRef], actor_id: i
 
 def _holds_in_sql(learner: Mapping[str, Any]) -> Mapping[str, Any]:
     """``FACT`` as SQL, for a page of learners read with it (``facts_in_sql``): a held,
-    unexpired certificate of the learner's current attempt. ``LIMIT 1`` keeps PostgreSQL
-    from turning the ``EXISTS`` into a hash of every valid certificate, built on each
-    page (a scan of the whole table) instead of one index probe per learner."""
+    unexpired certificate of the learner's current attempt. A scalar subquery with
+    ``LIMIT 1`` rather than an ``EXISTS``: PostgreSQL may plan an ``EXISTS`` (with or
+    without a limit) as a hash of every valid certificate, built on each page (a scan
+    of the whole table), where this is one index probe per learner."""
     held = (
-        select(certificates.c.id)
+        select(literal(1, literal_execute=True))
         .where(
             certificates.c.enrollment_id == learner["id"],
             certificates.c.attempt_number == learner["attempt_number"],
@@ -111,7 +112,7 @@ def _holds_in_sql(learner: Mapping[str, Any]) -> Mapping[str, Any]:
         )
         .limit(literal(1, literal_execute=True))
     )
-    return {FACT: exists(held)}
+    return {FACT: held.scalar_subquery().is_not(None)}
 
 
 @hookimpl
