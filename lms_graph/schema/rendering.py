@@ -465,6 +465,26 @@ def has_menu(shape: Shape) -> bool:
     return any(kind == "menu" for _key, kind, _payload in shape)
 
 
+def _splice_order(shape: Shape, start: int) -> list[int]:
+    """A node's parts in order, known from the shape: the column of each piece holding
+    fields (pieces are from column ``start`` on, one more than the menus), or ``-1 - k``
+    for the k-th menu."""
+    order: list[int] = []
+    piece = menu = 0
+    filled = False
+    for _key, kind, _payload in shape:
+        if kind != "menu":
+            filled = True
+            continue
+        if filled:
+            order.append(start + piece)
+        order.append(-1 - menu)
+        piece, menu, filled = piece + 1, menu + 1, False
+    if filled:
+        order.append(start + piece)
+    return order
+
+
 def embed(
     shape: Shape,
     rows: Sequence[Sequence[Any]],
@@ -474,15 +494,15 @@ def embed(
     """Each row's node as JSON (``orjson.Fragment``): its pieces from column ``start`` on,
     each menu of the shape (``menus``, one per row) spliced in between them; None when a
     menu holds a value the executor would refuse (the page then takes the ordinary path,
-    which reports it)."""
+    which reports it). The node is "{", its parts' insides joined by ", ", "}"."""
     keys = [(key, payload) for key, kind, payload in shape if kind == "menu"]
     if not keys:
         return [orjson.Fragment(row[start]) for row in rows]
+    order = _splice_order(shape, start)
     # Each distinct menu's JSON once (learners alike share one menu object, and ``menus``
     # keeps every one alive, so an id is not reused while this runs).
     rendered: dict[int, list[str]] = {}
     nodes: list[orjson.Fragment] = []
-    pieces = range(start + 1, start + 1 + len(keys))
     for row, menu in zip(rows, menus or [()] * len(rows), strict=True):
         texts = rendered.get(id(menu))
         if texts is None:
@@ -492,8 +512,6 @@ def embed(
                 ]
             except NotRendered:
                 return None
-        parts = [row[start][1:-1]]
-        for text, index in zip(texts, pieces, strict=True):
-            parts += (text, row[index][1:-1])
-        nodes.append(orjson.Fragment("{" + ", ".join(filter(None, parts)) + "}"))
+        parts = [row[index][1:-1] if index >= 0 else texts[-1 - index] for index in order]
+        nodes.append(orjson.Fragment("{" + ", ".join(parts) + "}"))
     return nodes

@@ -132,6 +132,11 @@ def _constant(_row: Sequence[Any]) -> Hashable:
     return ()
 
 
+def _row_key(indexes: tuple[int, ...]) -> RowKey:
+    """The row's values at ``indexes`` (a tuple but for one index; () for none)."""
+    return itemgetter(*indexes) if indexes else _constant
+
+
 class MenuMemo:
     """The menus of one course type's actions for the learners of one request (the
     facts keyed by identity live as long as the learners handed in)."""
@@ -180,21 +185,34 @@ class MenuMemo:
         included (a column whose equal values give equal facts, such as their JSON
         text); every field without a column must be the same for all the rows."""
         keys: dict[tuple[int, ...], tuple[RowKey, dict[Hashable, Menu]]] = {}
+        # In front of them, every row seen by all the columns any rule read (a row equal
+        # to another in those is equal in what each rule read of it): one lookup per row
+        # once the page's few kinds of learner are seen.
+        union: set[int] = set()
+        seen: dict[Hashable, Menu] = {}
+        seen_key: RowKey = _constant
         found: list[Menu] = []
         for row in rows:
-            for key, menus in keys.values():
-                menu = menus.get(key(row))
-                if menu is not None:
-                    break
-            else:
-                (names, facts_read, whole_facts), menu = self._traced(learner_of(row))
-                read = [*names, "facts"] if facts_read or whole_facts else names
-                indexes = tuple(sorted({columns[name] for name in read if name in columns}))
-                entry = keys.get(indexes)
-                if entry is None:
-                    key = itemgetter(*indexes) if indexes else _constant
-                    entry = keys[indexes] = (key, {})
-                entry[1][entry[0](row)] = menu
+            whole = seen_key(row)
+            menu = seen.get(whole)
+            if menu is None:
+                for key, menus in keys.values():
+                    menu = menus.get(key(row))
+                    if menu is not None:
+                        break
+                else:
+                    (names, facts_read, whole_facts), menu = self._traced(learner_of(row))
+                    read = [*names, "facts"] if facts_read or whole_facts else names
+                    indexes = tuple(sorted({columns[name] for name in read if name in columns}))
+                    entry = keys.get(indexes)
+                    if entry is None:
+                        entry = keys[indexes] = (_row_key(indexes), {})
+                    entry[1][entry[0](row)] = menu
+                    if not union.issuperset(indexes):
+                        union.update(indexes)
+                        seen, seen_key = {}, _row_key(tuple(sorted(union)))
+                        whole = seen_key(row)
+                seen[whole] = menu
             found.append(menu)
         return found
 
