@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from lms_graph import models as m
 from lms_graph.auth import Viewer, load_viewer
@@ -426,7 +426,7 @@ class Remover:
         self, db: Any, learners: Sequence[MenuLearner]
     ) -> Mapping[int, Outcome] | None:
         if self.remove is not None:
-            await db.execute(m.Enrollment.__table__.delete().where(m.Enrollment.id == self.remove))
+            await db.execute(delete(m.Enrollment).where(m.Enrollment.id == self.remove))
         return None
 
 
